@@ -10,6 +10,7 @@ from dozor.scan.base import Handler
 HANDLERS: dict[str, str] = {
     # pickle family: raw pickle, joblib, dill, cloudpickle, legacy torch streams
     "pickle": "dozor.scan.models.pickle_scan:scan_pickle",
+    "embedded-pickle": "dozor.scan.models.pickle_scan:scan_embedded_pickle",
     # containers and compressed streams
     "zip": "dozor.scan.containers.zip_scan:scan_zip",
     "tar": "dozor.scan.containers.tar_scan:scan_tar",
@@ -25,6 +26,7 @@ HANDLERS: dict[str, str] = {
     "torchscript-code": "dozor.scan.models.torchscript:scan_torchscript_code",
     "npy": "dozor.scan.models.numpy_scan:scan_npy",
     "gguf": "dozor.scan.models.gguf:scan_gguf",
+    "tokenizer-config": "dozor.scan.models.gguf:scan_tokenizer_config",
     "safetensors": "dozor.scan.models.safetensors:scan_safetensors",
     "hdf5": "dozor.scan.models.keras:scan_hdf5",
     "keras-config": "dozor.scan.models.keras:scan_keras_config",

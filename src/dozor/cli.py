@@ -1,0 +1,195 @@
+"""The `dozor` command: it parses arguments and wires verbs to the library, nothing more.
+
+Exit codes (the same for every verb):
+  0  nothing at or above the --fail-on threshold
+  1  findings at or above the threshold
+  2  usage error, unreadable input or policy, or an interrupted run
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dozor import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="dozor",
+    help="dozor: security for machine-learning systems. Scans model files without "
+    "ever loading them.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    console = "console"
+    json = "json"
+    sarif = "sarif"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"dozor: error: {message}", err=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dozor {__version__}")
+        raise typer.Exit(EXIT_CLEAN)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders to scan (folders are walked recursively).",
+                       show_default=False),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Report format.")
+    ] = Format.console,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file (written whole or "
+                     "not at all) instead of standard output.", dir_okay=False),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity: "
+                     "info, low, medium, high, critical. [default: medium, or the policy's "
+                     "fail_on]", show_default=False),
+    ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Policy file [default: .dozor.yaml in the current "
+                     "folder, if present].", exists=False, dir_okay=False, show_default=False),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", min=1, help="Worker processes [default: one per CPU].",
+                     show_default=False),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar on folders "
+                           "(only when standard error is a terminal).")
+    ] = True,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Console report: also list every file "
+                           "scanned and show full evidence.")
+    ] = False,
+) -> None:
+    """Scan model files, archives and folders statically; nothing is ever loaded or run.
+
+    Each file's format is read from its content, not its name: pickle (and joblib, dill,
+    cloudpickle, numpy object arrays), PyTorch (zip, legacy and TorchScript), Keras,
+    HDF5, TensorFlow SavedModel, ONNX, GGUF, safetensors, and zip, tar, 7z and
+    compressed containers around any of them.
+
+    [b]Examples[/b]
+
+      dozor scan model.pt
+
+      dozor scan models/ --format sarif --output dozor.sarif
+
+      dozor scan checkpoint.ckpt --fail-on high
+    """
+    from dozor.findings import Severity
+    from dozor.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(str(policy_file) if policy_file else None)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    threshold = policy.fail_on
+    if fail_on is not None:
+        try:
+            threshold = Severity.parse(fail_on)
+        except ValueError as exc:
+            raise _fail(f"--fail-on: {exc}") from None
+    if output is not None and output.parent and not output.parent.is_dir():
+        raise _fail(f"--output: folder {output.parent} does not exist")
+
+    report = _run_scan(paths, policy.limits, workers, progress)
+    policy.apply(report)
+    _render(report, fmt.value, output, verbose)
+    if report.errors:
+        for err in report.errors:
+            typer.echo(f"dozor: error: {err}", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_FINDINGS if report.at_least(threshold) else EXIT_CLEAN)
+
+
+def _run_scan(paths: list[Path], limits, workers, progress: bool):  # type: ignore[no-untyped-def]
+    from dozor.scan.engine import scan_paths
+
+    show = progress and sys.stderr.isatty()
+    if not show:
+        return scan_paths(paths, limits=limits, workers=workers)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        redirect_stdout=False,
+    ) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def on_total(n: int) -> None:
+            bar.update(task, total=n, visible=n > 1)
+
+        def on_done(_: object) -> None:
+            bar.advance(task)
+
+        return scan_paths(paths, limits=limits, workers=workers, on_total=on_total,
+                          on_done=on_done)
+
+
+def _render(report, fmt: str, output: Path | None, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+    from dozor.report import render_to
+
+    try:
+        if output is not None:
+            render_to(report, fmt, output, base_dir=Path.cwd(), verbose=verbose)
+        else:
+            render_to(report, fmt, sys.stdout, base_dir=Path.cwd(), verbose=verbose)
+    except OSError as exc:
+        raise _fail(f"cannot write report: {exc.strerror or exc}") from None
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("dozor: interrupted", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

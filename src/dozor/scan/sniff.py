@@ -1,0 +1,133 @@
+"""Decide a file's format from its bytes, never from its name.
+
+Strong magic numbers decide at once. Weak ones (a zlib or lzma-alone header is two
+bytes that occur in ordinary data) are confirmed by decompressing a few bytes. Formats
+without magic (ONNX and TF SavedModel protobufs, protocol 0/1 pickles) get a cheap
+structural check. A name is only used to route JSON that carries templates.
+"""
+
+from __future__ import annotations
+
+import lzma
+import struct
+import zlib
+
+from dozor.scan.base import Blob, Buffer
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),
+    (b"PK\x07\x08PK", "zip"),
+    (b"\x89HDF\r\n\x1a\n", "hdf5"),
+    (b"GGUF", "gguf"),
+    (b"FUGG", "gguf"),
+    (b"\x93NUMPY", "npy"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x1f\x8b\x08", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def _head(data: Buffer, n: int) -> bytes:
+    return bytes(data[:n])
+
+
+def sniff_all(blob: Blob) -> list[str]:
+    """Every format `blob` should be scanned as: its own, plus "zip" for a polyglot
+    whose end holds a zip directory (Python's zipfile reads from the end, torch and
+    pickle from the start, so both readings are scanned)."""
+    kind = sniff(blob)
+    kinds = [kind] if kind else []
+    if kind not in ("zip", None, "7z") and _has_zip_end(blob.data):
+        kinds.append("zip")
+    return kinds
+
+
+def sniff(blob: Blob) -> str | None:
+    """The format name for `blob`'s content (a key of the registry), or None."""
+    data = blob.data
+    size = len(data)
+    if size < 4:
+        return None
+    head = _head(data, 16)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if head.startswith(b"BZh") and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "bz2"
+    if size > 512 and bytes(data[257:262]) == b"ustar":
+        return "tar"
+    if _looks_like_safetensors(data, head):
+        return "safetensors"
+    for off in (512, 1024, 2048, 4096):
+        if size > off + 8 and bytes(data[off : off + 8]) == b"\x89HDF\r\n\x1a\n":
+            return "hdf5"
+    if head.startswith(b"ZF") or _is_zlib(data, head):
+        return "zlib"
+    if head[0] == 0x5D and _is_lzma_alone(data):
+        return "lzma"
+    if head[0] == 0x08:
+        kind = _protobuf_kind(data)
+        if kind:
+            return kind
+    if _has_zip_end(data):
+        return "zip"
+    name = blob.name.rsplit("/", 1)[-1].lower()
+    if name == "tokenizer_config.json" and head.lstrip()[:1] == b"{":
+        return "tokenizer-config"
+    from dozor.scan.models.pickle_scan import looks_like_pickle
+
+    if looks_like_pickle(head):
+        return "embedded-pickle"  # protocol 0/1: reported only if it parses as a pickle
+    return None
+
+
+def _looks_like_safetensors(data: Buffer, head: bytes) -> bool:
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack_from("<Q", head)
+    return 2 <= n <= len(data) - 8 and head[8:9] == b"{"
+
+
+def _is_zlib(data: Buffer, head: bytes) -> bool:
+    if head[0] != 0x78 or (head[0] << 8 | head[1]) % 31:
+        return False
+    try:
+        out = zlib.decompressobj().decompress(bytes(data[:4096]), 64)
+    except zlib.error:
+        return False
+    return len(out) > 0
+
+
+def _is_lzma_alone(data: Buffer) -> bool:
+    try:
+        out = lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(
+            bytes(data[:4096]), max_length=64
+        )
+    except lzma.LZMAError:
+        return False
+    return len(out) > 0
+
+
+def _protobuf_kind(data: Buffer) -> str | None:
+    from dozor.scan.models.onnx import looks_like_onnx
+    from dozor.scan.models.savedmodel import looks_like_savedmodel
+
+    if looks_like_savedmodel(data):
+        return "tf-savedmodel"
+    if looks_like_onnx(data):
+        return "onnx"
+    return None
+
+
+def _has_zip_end(data: Buffer) -> bool:
+    """A zip whose start is hidden behind other data: look for the end record."""
+    size = len(data)
+    if size < 22:
+        return False
+    tail = bytes(data[max(0, size - 65557) :])
+    return tail.rfind(b"PK\x05\x06") >= 0 and tail.rfind(b"PK\x01\x02") >= 0
