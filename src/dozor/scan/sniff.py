@@ -81,7 +81,7 @@ def sniff(blob: Blob) -> str | None:
         return "tokenizer-config"
     from dozor.scan.models.pickle_scan import looks_like_pickle
 
-    if looks_like_pickle(head):
+    if looks_like_pickle(data):
         return "embedded-pickle"  # protocol 0/1: reported only if it parses as a pickle
     return None
 

@@ -41,6 +41,8 @@ _FIX_DANGEROUS = (
     "Do not load this file. Pickle runs this callable on load; rebuild the model from a "
     "trusted source or convert it to a data-only format such as safetensors."
 )
+_UFUNC_MODULES = frozenset({"numpy", "numpy.core.umath", "numpy._core.umath", "scipy.special",
+                            "scipy.special._ufuncs"})
 _STATE_DUNDERS = DANGEROUS_ATTRS - {"__module__"}
 
 
@@ -51,15 +53,41 @@ def _buffer(data: Buffer) -> Buffer:
     return data
 
 
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_<][A-Za-z0-9_>]*)*$")
+_P0_START = frozenset(b"(c]})NILFSVijKJMUTXGBCd")
+_PROBE_WINDOW = 1 << 16
+
+
 def looks_like_pickle(data: Buffer, pos: int = 0) -> bool:
-    """A cheap test for a pickle starting at `pos` (used for nested and trailing data)."""
+    """Does a pickle start at `pos`? Protocol 2+ has a header; protocol 0/1 pickles do
+    not, so they are confirmed by reading the first 64 KiB symbolically."""
     if pos + 2 > len(data):
         return False
     first, second = data[pos], data[pos + 1]
     if first == 0x80:
         return 2 <= second <= 5
-    # protocol 0/1: an import or a container opener followed by more opcodes
-    return first in b"c(]}" and second in b"(]}cSVIJKXUNq)" or first == 0x63 and second > 0x20
+    if first not in _P0_START:
+        return False
+    window = bytes(data[pos : pos + _PROBE_WINDOW])
+    seen = _Probe()
+    machine = PickleMachine(window, seen, max_ops=100_000, max_items=100_000,
+                            check_time=lambda: None)
+    try:
+        result = machine.run(0)
+    except PickleError as exc:
+        return seen.imports > 0 or (len(window) == _PROBE_WINDOW and exc.offset >= len(window) - 16)
+    except LimitExceeded:
+        return True
+    return result.opcodes >= 2
+
+
+class _Probe(PickleObserver):
+    imports = 0
+
+    def on_global(self, g: Global) -> None:
+        # text that merely starts with "c" is not an import: the names must be importable
+        if g.dynamic or _DOTTED.match(g.module) and _DOTTED.match(g.name):
+            self.imports += 1
 
 
 class PickleAnalysis(PickleObserver):
@@ -181,8 +209,12 @@ class PickleAnalysis(PickleObserver):
         ):
             module, name = args
             j = judge(module, name)
-            if j.verdict is Verdict.SAFE:
-                return
+            if j.verdict is Verdict.SAFE or (
+                module in _UFUNC_MODULES
+                and name.isidentifier()
+                and j.verdict is Verdict.UNKNOWN
+            ):
+                return  # an ordinary ufunc such as numpy.log1p
             evidence = f"{func.full}({module!r}, {name!r}) imports {module}.{name}"
         else:
             evidence = f"{func.full} with computed arguments"
@@ -229,7 +261,7 @@ class PickleAnalysis(PickleObserver):
         if isinstance(value, BigStr):
             return
         if isinstance(value, str):
-            if looks_like_pickle(value[:4].encode("latin-1", "replace")):
+            if looks_like_pickle(value[:_PROBE_WINDOW].encode("latin-1", "replace")):
                 try:
                     raw = value.encode("latin-1")
                 except UnicodeEncodeError:
@@ -242,7 +274,7 @@ class PickleAnalysis(PickleObserver):
         else:
             view = value
         head = bytes(view[:8])
-        if looks_like_pickle(head):
+        if looks_like_pickle(view):
             self.nested.append((view, f"<bytes at {offset}>", "embedded-pickle"))
         elif head.startswith((b"PK\x03\x04", b"\x1f\x8b\x08", b"7z\xbc\xaf\x27\x1c")):
             self.nested.append((view, f"<bytes at {offset}>", None))

@@ -27,7 +27,7 @@ from dozor.scan.base import Buffer, LimitExceeded
 
 SMALL_BYTES = 1 << 16
 """Byte strings up to this size are copied as `bytes`; larger ones stay `BigBytes`."""
-MAX_LINE = 1 << 16
+MAX_LINE = 1 << 28
 """Longest text line a protocol-0 opcode may have."""
 MAX_KEPT = 100_000
 """Items a symbolic list, dict or set keeps; further items are counted, not kept."""
