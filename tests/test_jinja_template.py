@@ -6,11 +6,17 @@ tools, DeepSeek, Phi-3, Hermes with tool calls, SmolLM with {% generation %}). T
 the constructs real templates use, so a rule that fires on any of them is too noisy.
 """
 
+# The fixture templates keep the long lines real templates have.
+# ruff: noqa: E501
+
 from __future__ import annotations
+
+import json
 
 import pytest
 
-from dozor.findings import Severity
+from dozor.findings import Finding, Location, Severity
+from dozor.scan.base import Blob, ScanContext
 from dozor.scan.models.jinja_template import (
     CODE_EXECUTION,
     LOADER,
@@ -18,6 +24,7 @@ from dozor.scan.models.jinja_template import (
     UNPARSEABLE,
     analyze_template,
 )
+from dozor.scan.models.tokenizer_config import scan_chat_template_text, scan_tokenizer_config
 
 CHATML = (
     "{% for message in messages %}"
@@ -484,3 +491,62 @@ def test_oversized_template_is_not_parsed() -> None:
 )
 def test_garbage_never_raises(src: str) -> None:
     analyze_template(src)
+
+
+# -- tokenizer_config.json / chat_template.json / chat_template.jinja ----------------------
+
+
+def _scan_config(payload: object | bytes) -> list[Finding]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    blob = Blob(raw, Location("tokenizer_config.json"), name="tokenizer_config.json")
+    return list(scan_tokenizer_config(blob, ScanContext()))
+
+
+def test_tokenizer_config_benign_templates_are_silent() -> None:
+    config = {
+        "add_bos_token": True,
+        "added_tokens_decoder": {"0": {"content": "<unk>", "special": True}},
+        "chat_template": QWEN25_TOOLS,
+        "model_max_length": 32768,
+    }
+    assert _scan_config(config) == []
+    named = {"chat_template": [{"name": n, "template": t} for n, t in BENIGN.items()]}
+    assert _scan_config(named) == []
+    assert _scan_config({"no_template": True}) == []
+    assert _scan_config(["not", "an", "object"]) == []
+
+
+def test_tokenizer_config_evil_template_is_critical() -> None:
+    config = {
+        "chat_template": [
+            {"name": "default", "template": CHATML},
+            {"name": "tool_use", "template": CRITICAL_PAYLOADS[1]},
+        ]
+    }
+    found = _scan_config(config)
+    assert [(f.rule_id, f.severity, f.location.members) for f in found] == [
+        ("DZ-TPL-001", Severity.CRITICAL, ("chat_template[tool_use]",))
+    ]
+    single = _scan_config({"chat_template": "{{ x|attr('__cla' ~ 'ss__') }}"})
+    assert single[0].rule_id == "DZ-TPL-001"
+    assert single[0].location.members == ("chat_template",)
+
+
+def test_tokenizer_config_other_rules() -> None:
+    assert [f.rule_id for f in _scan_config({"chat_template": "{% if %}"})] == ["DZ-TPL-002"]
+    assert [f.rule_id for f in _scan_config({"chat_template": "{{ request.x }}"})] == ["DZ-TPL-003"]
+    assert [f.rule_id for f in _scan_config({"chat_template": "{% include 'a' %}"})] == [
+        "DZ-TPL-004"
+    ]
+    broken = _scan_config(b'{"chat_template": ')
+    assert [(f.rule_id, f.severity) for f in broken] == [("DZ-TPL-002", Severity.MEDIUM)]
+    assert _scan_config(b"\xff\xfe\x00")[0].rule_id == "DZ-TPL-002"
+
+
+def test_bare_jinja_template_file() -> None:
+    def run(text: str) -> list[str]:
+        blob = Blob(text.encode(), Location("chat_template.jinja"), name="chat_template.jinja")
+        return [f.rule_id for f in scan_chat_template_text(blob, ScanContext())]
+
+    assert run(LLAMA31_TOOLS) == []
+    assert run(CRITICAL_PAYLOADS[0]) == ["DZ-TPL-001"]

@@ -1013,13 +1013,20 @@ def template_findings(
 ) -> Iterator[Finding]:
     """Turn the issues of one template into findings: one per issue kind.
 
+    A template that reaches code execution gets that one finding (its other
+    constructs counted in the details), not a HIGH and a MEDIUM besides.
+
     `rules` maps an issue kind to the caller's rule id; `location` is where the
     template lives (a GGUF key, a JSON field); `source` names it in the details.
     """
     by_kind: dict[str, list[TemplateIssue]] = {}
     for issue in issues:
         by_kind.setdefault(issue.kind, []).append(issue)
-    for kind in (CODE_EXECUTION, SUSPICIOUS, LOADER, UNPARSEABLE):
+    kinds = [CODE_EXECUTION, SUSPICIOUS, LOADER, UNPARSEABLE]
+    if CODE_EXECUTION in by_kind:
+        # One verdict per template: the lesser constructs are part of the same payload.
+        kinds = [CODE_EXECUTION, UNPARSEABLE]
+    for kind in kinds:
         group = by_kind.get(kind)
         if not group or kind not in rules:
             continue
@@ -1041,6 +1048,6 @@ def template_findings(
             details={
                 "template": source,
                 "issue": top[0].message[:200],
-                "issues": str(len(group)),
+                "issues": str(len(group) if kind != CODE_EXECUTION else len(issues)),
             },
         )
