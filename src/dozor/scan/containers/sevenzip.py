@@ -71,11 +71,19 @@ def scan_7z(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
 
 
 def _read_all(archive, ctx: ScanContext) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    """Inflate every member into memory (py7zr's in-memory writer: nothing touches disk)."""
+    import os
+
+    from py7zr.io import BytesIOFactory
+
+    factory = BytesIOFactory(ctx.limits.max_member_bytes)
+    archive.extract(factory=factory)
+    cwd = os.getcwd().replace(os.sep, "/").rstrip("/") + "/"
     out: list[tuple[str, bytes]] = []
-    got = archive.readall() or {}
-    for name, bio in got.items():
+    for name, product in factory.products.items():
         ctx.check_time()
-        data = bio.read() if hasattr(bio, "read") else bytes(bio)
+        product.seek(0)
+        data = product.read()
         ctx.account(len(data))
-        out.append((name, data))
+        out.append((name[len(cwd):] if name.startswith(cwd) else name, data))
     return out
