@@ -9,7 +9,7 @@ Exit codes (the same for every verb):
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     console = "console"
     json = "json"
     sarif = "sarif"

@@ -85,7 +85,7 @@ class Finding:
     scanner: str = ""
     """Name of the producer, e.g. ``pickle``."""
     details: tuple[tuple[str, str], ...] = ()
-    """Machine-readable facts (key, value) the policy may match, e.g. ``("import", "os.system")``."""
+    """Machine-readable facts the policy may match, e.g. ``("import", "os.system")``."""
 
     def detail(self, key: str) -> str | None:
         for k, v in self.details:

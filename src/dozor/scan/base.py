@@ -12,11 +12,10 @@ import mmap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 from dozor.findings import Finding, Location, Severity
 
-Buffer = Union[bytes, bytearray, memoryview, mmap.mmap]
+Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 ML06 = "ML06:2023"  # AI supply chain attacks
 LLM03 = "LLM03:2025"  # Supply chain

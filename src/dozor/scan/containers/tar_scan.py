@@ -71,7 +71,7 @@ def scan_tar(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
     legacy = _LEGACY_TORCH <= set(names) or {"pickle", "storages"} <= set(names)
     if legacy and "legacy-torch" not in ctx.formats:
         ctx.formats.append("legacy-torch")
-    yield from duplicates(loc, [n for n, m in zip(names, members) if m.isfile()], SCANNER)
+    yield from duplicates(loc, [m.name for m in members if m.isfile()], SCANNER)
     seen: dict[str, int] = {}
     for m in members:
         ctx.check_time()
@@ -96,11 +96,17 @@ def scan_tar(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
                           scanner=SCANNER)
             continue
         start = m.offset_data
-        if m.sparse is None and start + m.size <= len(blob.data):
-            content: Buffer = memoryview(blob.data)[start : start + m.size]
-        else:
-            extracted = tf.extractfile(m)
-            content = extracted.read() if extracted else b""
+        if m.sparse is not None:
+            yield finding("DZ-ARC-007", "Sparse tar member was not scanned", Severity.MEDIUM,
+                          mloc, evidence=printable(m.name), remediation=FIX, scanner=SCANNER)
+            continue
+        if start + m.size > len(blob.data):
+            yield finding("DZ-ARC-007", "Tar member is truncated (scanned what is there)",
+                          Severity.MEDIUM, mloc,
+                          evidence=f"{printable(m.name)}: {m.size} bytes declared, "
+                          f"{max(0, len(blob.data) - start)} present",
+                          remediation=FIX, scanner=SCANNER)
+        content: Buffer = memoryview(blob.data)[start : start + m.size]
         kind = "pickle" if legacy and m.name in ("sys_info", "pickle") else None
         yield from ctx.scan_nested(content, blob, label, kind=kind,
                                    container="legacy-torch" if legacy else "tar", name=m.name)
