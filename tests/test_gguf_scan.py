@@ -119,6 +119,19 @@ def test_benign_file_has_no_findings(version: int, endian: str) -> None:
     assert header.templates[0][1] == CHATML
 
 
+def test_native_big_endian_magic_is_accepted() -> None:
+    data = bytearray(Writer(3, ">").build(benign_kvs(EVIL), BENIGN_TENSORS))
+    data[:4] = b"FUGG"
+    assert rules(scan(bytes(data))) == {"DZ-GGUF-001": Severity.CRITICAL}
+
+
+def test_registry_names_resolve() -> None:
+    from dozor.scan import registry
+
+    assert registry.handler("gguf") is scan_gguf
+    assert registry.handler("tokenizer-config").__name__ == "scan_tokenizer_config"
+
+
 def test_nested_arrays_and_every_value_type_parse() -> None:
     kvs = [
         ("a.nested", ARRAY, (ARRAY, [(U8, [1, 2]), (STRING, ["x", "y"]), (ARRAY, [(I32, [1])])])),

@@ -23,6 +23,9 @@ Rules:
 - DZ-GGUF-005 HIGH: chat template contains sandbox-escape building blocks (gadget roots
   such as ``cycler``/``lipsum``, ``os``-like names, dunder names built from pieces).
 - DZ-GGUF-006 MEDIUM: chat template uses include/import/extends or private attributes.
+
+``scan_tokenizer_config`` (the same template check for ``tokenizer_config.json``, rules
+``DZ-TPL-*``) lives in `tokenizer_config` and is re-exported here for the registry.
 """
 
 from __future__ import annotations
@@ -41,9 +44,15 @@ from dozor.scan.models.jinja_template import (
     analyze_template,
     template_findings,
 )
+from dozor.scan.models.tokenizer_config import scan_tokenizer_config
+
+__all__ = ["GGUFHeader", "parse_header", "scan_gguf", "scan_tokenizer_config", "tensor_nbytes"]
 
 SCANNER = "gguf"
 MAGIC = b"GGUF"
+MAGICS = (MAGIC, b"FUGG")
+"""Writers put the bytes "GGUF" first; early big-endian builds wrote the magic as a native
+u32, which reads "FUGG". The byte order itself is told by the version field."""
 DEFAULT_ALIGNMENT = 32
 TEMPLATE_KEY = "tokenizer.chat_template"
 
@@ -258,7 +267,7 @@ def parse_header(data: Buffer, ctx: ScanContext) -> GGUFHeader:
 
 def _parse(r: _Reader, h: GGUFHeader) -> None:
     r.need(8, "magic and version")
-    if bytes(r.data[:4]) != MAGIC:
+    if bytes(r.data[:4]) not in MAGICS:
         raise _Malformed("missing GGUF magic", 0)
     (le_version,) = struct.unpack_from("<I", r.data, 4)
     (be_version,) = struct.unpack_from(">I", r.data, 4)
