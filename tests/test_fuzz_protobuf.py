@@ -122,7 +122,9 @@ def test_prefix_reader_never_raises_on_a_cut_message(
         if complete:
             assert got == expected[2]
         else:
-            assert isinstance(expected[2], bytes) and expected[2].startswith(got)
+            value = expected[2]
+            assert isinstance(value, bytes) and isinstance(got, bytes)
+            assert value.startswith(got)
 
 
 @FUZZ
