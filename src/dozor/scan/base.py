@@ -49,8 +49,8 @@ class Limits:
     """Members in one archive."""
     max_pickle_ops: int = 20_000_000
     """Opcodes read in one pickle."""
-    max_pickle_stack: int = 1_000_000
-    """Items on the symbolic stack and in the memo."""
+    max_pickle_stack: int = 30_000_000
+    """Items on the symbolic stack and in the memo (about 100 bytes each)."""
     seconds_per_file: float = 300.0
     """Wall time for one top-level file."""
 

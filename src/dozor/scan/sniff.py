@@ -74,6 +74,11 @@ def sniff(blob: Blob) -> str | None:
         kind = _protobuf_kind(data)
         if kind:
             return kind
+    if head[0] == 0x0A:
+        from dozor.scan.models.savedmodel import looks_like_keras_metadata
+
+        if looks_like_keras_metadata(data):
+            return "tf-savedmodel"
     if _has_zip_end(data):
         return "zip"
     name = blob.name.rsplit("/", 1)[-1].lower()

@@ -98,10 +98,14 @@ class Extension:
     code: int
 
 
-@dataclass(eq=False)
 class SymList:
-    items: list[Any] = field(default_factory=list)
-    dropped: int = 0
+    """A list being built; keeps its first MAX_KEPT items (slots: millions are made)."""
+
+    __slots__ = ("items", "dropped")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.dropped = 0
 
     def add(self, value: Any) -> None:
         if len(self.items) < MAX_KEPT:
@@ -110,10 +114,14 @@ class SymList:
             self.dropped += 1
 
 
-@dataclass(eq=False)
 class SymDict:
-    pairs: list[tuple[Any, Any]] = field(default_factory=list)
-    dropped: int = 0
+    """A dict being built, as (key, value) pairs: symbolic keys need not be hashable."""
+
+    __slots__ = ("pairs", "dropped")
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[Any, Any]] = []
+        self.dropped = 0
 
     def add(self, key: Any, value: Any) -> None:
         if len(self.pairs) < MAX_KEPT:
@@ -239,9 +247,8 @@ class PickleMachine:
         if n < 0 or pos + n > self.end:
             raise PickleError(f"truncated: text of {n} bytes at offset {pos}", pos)
         if n <= SMALL_BYTES:
-            raw = bytes(self.data[pos : pos + n])
             try:
-                return raw.decode("utf-8", "surrogatepass"), pos + n
+                return str(self.data[pos : pos + n], "utf-8", "surrogatepass"), pos + n
             except UnicodeDecodeError:
                 raise PickleError(f"invalid UTF-8 text at offset {pos}", pos) from None
         head = bytes(self.data[pos : pos + 256]).decode("utf-8", "replace")
@@ -249,7 +256,20 @@ class PickleMachine:
 
     # -- the machine -----------------------------------------------------------------
 
-    def run(self, start: int) -> PickleResult:  # noqa: C901 - one opcode table, kept together
+    def run(self, start: int) -> PickleResult:
+        """Read one pickle from `start` to its STOP; PickleError on malformed data."""
+        pos = start
+        try:
+            return self._run(start)
+        except PickleError:
+            raise
+        except (IndexError, struct.error, OverflowError, MemoryError, ValueError) as exc:
+            # a pop from an empty stack, a read past the end: the pickle is malformed
+            pos = getattr(self, "_op_pos", pos)
+            raise PickleError(f"malformed at offset {pos}: {type(exc).__name__}", pos) from None
+
+    def _run(self, start: int) -> PickleResult:  # noqa: C901 - one opcode table, kept together
+        """The opcode loop, most frequent opcodes first (this is the hot path)."""
         data = self.data
         end = self.end
         obs = self.obs
@@ -260,22 +280,10 @@ class PickleMachine:
         ops = 0
         proto = 0
         max_items = self.max_items
-
-        def pop_mark() -> list[Any]:
-            nonlocal stack
-            if not metastack:
-                raise PickleError(f"MARK expected at offset {op_pos}", op_pos)
-            items = stack
-            stack = metastack.pop()
-            return items
-
-        def need(n: int) -> None:
-            if len(stack) < n:
-                raise PickleError(f"stack underflow at offset {op_pos}", op_pos)
+        unpack_I, unpack_i, unpack_H, unpack_Q = _unpack_I, _unpack_i, _unpack_H, _unpack_Q
 
         def make_global(module: Any, name: Any, at: int) -> Global:
-            dynamic = not (isinstance(module, str) and isinstance(name, str))
-            if dynamic:
+            if not (isinstance(module, str) and isinstance(name, str)):
                 g = Global(_describe(module), _describe(name), at, dynamic=True)
             else:
                 m, n = _fix_import(module, name) if proto < 3 else (module, name)
@@ -287,7 +295,8 @@ class PickleMachine:
             if pos >= end:
                 raise PickleError(f"truncated: no STOP before end of data (offset {pos})", pos)
             ops += 1
-            if ops & 0xFFFF == 0:
+            if not ops & 0xFFFF:
+                self._op_pos = pos
                 self.check_time()
                 if ops > self.max_ops:
                     raise LimitExceeded(f"pickle has more than {self.max_ops} opcodes")
@@ -297,243 +306,126 @@ class PickleMachine:
             op = data[pos]
             pos += 1
 
-            if op == 0x80:  # PROTO
-                if pos >= end:
-                    raise PickleError("truncated PROTO", op_pos)
-                proto = data[pos]
+            if op == 0x8C:  # SHORT_BINUNICODE
+                n = data[pos]
                 pos += 1
-                if proto > 5:
-                    raise PickleError(f"unsupported pickle protocol {proto}", op_pos)
-            elif op == 0x95:  # FRAME: a length prefix only; opcodes continue inline
-                self._take(pos, 8)
-                pos += 8
-            elif op == 0x2E:  # STOP
-                need(1)
-                return PickleResult(pos, proto, ops, stack.pop())
-            elif op == 0x28:  # MARK
-                metastack.append(stack)
-                stack = []
+                text: Any
+                text, pos = self._str_value(pos, n)
+                if len(text) >= 16:
+                    obs.on_bytes(text, op_pos)
+                stack.append(text)
             elif op == 0x94:  # MEMOIZE
-                need(1)
                 memo[len(memo)] = stack[-1]
             elif op == 0x71:  # BINPUT
-                need(1)
-                memo[self._take(pos, 1)[0]] = stack[-1]
+                memo[data[pos]] = stack[-1]
                 pos += 1
-            elif op == 0x72:  # LONG_BINPUT
-                need(1)
-                memo[_unpack_I(self._take(pos, 4))[0]] = stack[-1]
-                pos += 4
-            elif op == 0x70:  # PUT
-                line, pos = self._line(pos)
-                need(1)
-                memo[_int_line(line, op_pos)] = stack[-1]
-            elif op in (0x68, 0x6A, 0x67):  # BINGET, LONG_BINGET, GET
-                if op == 0x68:
-                    idx = self._take(pos, 1)[0]
-                    pos += 1
-                elif op == 0x6A:
-                    idx = _unpack_I(self._take(pos, 4))[0]
-                    pos += 4
-                else:
-                    line, pos = self._line(pos)
-                    idx = _int_line(line, op_pos)
+            elif op == 0x68:  # BINGET
+                idx = data[pos]
+                pos += 1
                 if idx not in memo:
                     raise PickleError(f"memo key {idx} not defined at offset {op_pos}", op_pos)
                 stack.append(memo[idx])
-            # constants
             elif op == 0x4B:  # BININT1
-                stack.append(self._take(pos, 1)[0])
+                stack.append(data[pos])
                 pos += 1
-            elif op == 0x4D:  # BININT2
-                stack.append(_unpack_H(self._take(pos, 2))[0])
-                pos += 2
-            elif op == 0x4A:  # BININT
-                stack.append(_unpack_i(self._take(pos, 4))[0])
-                pos += 4
-            elif op == 0x8A:  # LONG1
-                n = self._take(pos, 1)[0]
-                stack.append(int.from_bytes(self._take(pos + 1, n), "little", signed=True))
-                pos += 1 + n
-            elif op == 0x8B:  # LONG4
-                n = _unpack_i(self._take(pos, 4))[0]
-                if n < 0 or n > 1 << 20:
-                    raise PickleError(f"LONG4 of {n} bytes at offset {op_pos}", op_pos)
-                stack.append(int.from_bytes(self._take(pos + 4, n), "little", signed=True))
-                pos += 4 + n
+            elif op == 0x28:  # MARK
+                metastack.append(stack)
+                stack = []
+            elif op == 0x7D:  # EMPTY_DICT
+                stack.append(SymDict())
+            elif op == 0x75:  # SETITEMS
+                items = stack
+                stack = metastack.pop()
+                target = stack[-1]
+                for i in range(0, len(items) - 1, 2):
+                    _setitem(target, items[i], items[i + 1], op_pos)
             elif op == 0x47:  # BINFLOAT
-                stack.append(_unpack_d(self._take(pos, 8))[0])
+                stack.append(_unpack_d(data, pos)[0])
                 pos += 8
+            elif op == 0x4A:  # BININT
+                stack.append(unpack_i(data, pos)[0])
+                pos += 4
+            elif op == 0x86:  # TUPLE2
+                b = stack.pop()
+                stack[-1] = (stack[-1], b)
+            elif op == 0x85:  # TUPLE1
+                stack[-1] = (stack[-1],)
+            elif op == 0x87:  # TUPLE3
+                c = stack.pop()
+                b = stack.pop()
+                stack[-1] = (stack[-1], b, c)
+            elif op == 0x72:  # LONG_BINPUT
+                memo[unpack_I(data, pos)[0]] = stack[-1]
+                pos += 4
+            elif op == 0x6A:  # LONG_BINGET
+                idx = unpack_I(data, pos)[0]
+                pos += 4
+                if idx not in memo:
+                    raise PickleError(f"memo key {idx} not defined at offset {op_pos}", op_pos)
+                stack.append(memo[idx])
             elif op == 0x4E:  # NONE
                 stack.append(None)
             elif op == 0x88:  # NEWTRUE
                 stack.append(True)
             elif op == 0x89:  # NEWFALSE
                 stack.append(False)
-            elif op in (0x49, 0x4C, 0x46):  # INT, LONG, FLOAT (text)
-                line, pos = self._line(pos)
-                stack.append(_text_number(op, line, op_pos))
+            elif op == 0x5D:  # EMPTY_LIST
+                stack.append(SymList())
+            elif op == 0x65:  # APPENDS
+                items = stack
+                stack = metastack.pop()
+                target = stack[-1]
+                if isinstance(target, SymList):
+                    for item in items:
+                        target.add(item)
+                elif not isinstance(target, Call):
+                    raise PickleError(f"APPENDS to a non-list at offset {op_pos}", op_pos)
+            elif op == 0x61:  # APPEND
+                value = stack.pop()
+                _append(stack[-1], value, op_pos)
+            elif op == 0x73:  # SETITEM
+                value = stack.pop()
+                key = stack.pop()
+                _setitem(stack[-1], key, value, op_pos)
+            elif op == 0x29:  # EMPTY_TUPLE
+                stack.append(())
+            elif op == 0x74:  # TUPLE
+                items = stack
+                stack = metastack.pop()
+                stack.append(tuple(items))
+            elif op == 0x4D:  # BININT2
+                stack.append(unpack_H(data, pos)[0])
+                pos += 2
             elif op in (0x43, 0x42, 0x8E, 0x96):  # SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8
                 if op == 0x43:
-                    n, pos = self._take(pos, 1)[0], pos + 1
+                    n = data[pos]
+                    pos += 1
                 elif op == 0x42:
-                    n, pos = _unpack_I(self._take(pos, 4))[0], pos + 4
+                    n = unpack_I(data, pos)[0]
+                    pos += 4
                 else:
-                    n, pos = _unpack_Q(self._take(pos, 8))[0], pos + 8
+                    n = unpack_Q(data, pos)[0]
+                    pos += 8
                 value, pos = self._bytes_value(pos, n)
                 obs.on_bytes(value, op_pos)
                 stack.append(value)
-            elif op in (0x55, 0x54):  # SHORT_BINSTRING, BINSTRING (py2 str: bytes)
-                if op == 0x55:
-                    n, pos = self._take(pos, 1)[0], pos + 1
+            elif op in (0x58, 0x8D):  # BINUNICODE, BINUNICODE8
+                if op == 0x58:
+                    n = unpack_I(data, pos)[0]
+                    pos += 4
                 else:
-                    n, pos = _unpack_i(self._take(pos, 4))[0], pos + 4
-                value, pos = self._bytes_value(pos, n)
-                obs.on_bytes(value, op_pos)
-                stack.append(_as_text(value))
-            elif op in (0x8C, 0x58, 0x8D):  # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-                if op == 0x8C:
-                    n, pos = self._take(pos, 1)[0], pos + 1
-                elif op == 0x58:
-                    n, pos = _unpack_I(self._take(pos, 4))[0], pos + 4
-                else:
-                    n, pos = _unpack_Q(self._take(pos, 8))[0], pos + 8
+                    n = unpack_Q(data, pos)[0]
+                    pos += 8
                 text, pos = self._str_value(pos, n)
                 if isinstance(text, BigStr) or len(text) >= 16:
                     obs.on_bytes(text, op_pos)
                 stack.append(text)
-            elif op == 0x53:  # STRING (quoted repr)
-                line, pos = self._line(pos)
-                value = _quoted(line, op_pos)
-                obs.on_bytes(value, op_pos)
-                stack.append(_as_text(value))
-            elif op == 0x56:  # UNICODE (raw-unicode-escape line)
-                line, pos = self._line(pos)
-                try:
-                    text = line.decode("raw-unicode-escape")
-                except UnicodeDecodeError:
-                    raise PickleError(f"bad UNICODE at offset {op_pos}", op_pos) from None
-                if len(text) >= 16:
-                    obs.on_bytes(text, op_pos)
-                stack.append(text)
-            # containers
-            elif op == 0x29:  # EMPTY_TUPLE
-                stack.append(())
-            elif op == 0x74:  # TUPLE
-                items = pop_mark()  # rebinds `stack`: pop before touching it
-                stack.append(tuple(items))
-            elif op in (0x85, 0x86, 0x87):  # TUPLE1..3
-                n = op - 0x84
-                need(n)
-                items = tuple(stack[-n:])
-                del stack[-n:]
-                stack.append(items)
-            elif op == 0x5D:  # EMPTY_LIST
-                stack.append(SymList())
-            elif op == 0x6C:  # LIST
-                lst = SymList()
-                for item in pop_mark():
-                    lst.add(item)
-                stack.append(lst)
-            elif op == 0x61:  # APPEND
-                need(2)
-                value = stack.pop()
-                _append(stack[-1], value, op_pos)
-            elif op == 0x65:  # APPENDS
-                items = pop_mark()
-                need(1)
-                for item in items:
-                    _append(stack[-1], item, op_pos)
-            elif op == 0x7D:  # EMPTY_DICT
-                stack.append(SymDict())
-            elif op == 0x64:  # DICT
-                items = pop_mark()
-                dct = SymDict()
-                for i in range(0, len(items) - 1, 2):
-                    dct.add(items[i], items[i + 1])
-                stack.append(dct)
-            elif op == 0x73:  # SETITEM
-                need(3)
-                value = stack.pop()
-                key = stack.pop()
-                _setitem(stack[-1], key, value, op_pos)
-            elif op == 0x75:  # SETITEMS
-                items = pop_mark()
-                need(1)
-                for i in range(0, len(items) - 1, 2):
-                    _setitem(stack[-1], items[i], items[i + 1], op_pos)
-            elif op == 0x8F:  # EMPTY_SET
-                stack.append(SymSet())
-            elif op == 0x90:  # ADDITEMS
-                items = pop_mark()
-                need(1)
-                target = stack[-1]
-                if isinstance(target, SymSet) and not target.frozen:
-                    target.items.extend(items[: MAX_KEPT - len(target.items)])
-                elif not isinstance(target, Call):
-                    raise PickleError(f"ADDITEMS to a non-set at offset {op_pos}", op_pos)
-            elif op == 0x91:  # FROZENSET
-                items = pop_mark()
-                stack.append(SymSet(items[:MAX_KEPT], frozen=True))
-            # stack manipulation
-            elif op == 0x30:  # POP
-                if stack:
-                    stack.pop()
-                else:
-                    pop_mark()
-            elif op == 0x31:  # POP_MARK
-                pop_mark()
-            elif op == 0x32:  # DUP
-                need(1)
-                stack.append(stack[-1])
-            # imports and calls: what matters
-            elif op == 0x63:  # GLOBAL
-                module, pos = self._line(pos)
-                name, pos = self._line(pos)
-                stack.append(make_global(_utf8(module, op_pos), _utf8(name, op_pos), op_pos))
-            elif op == 0x93:  # STACK_GLOBAL
-                need(2)
-                name = stack.pop()
-                module = stack.pop()
-                stack.append(make_global(module, name, op_pos))
             elif op == 0x52:  # REDUCE
-                need(2)
                 args = stack.pop()
-                func = stack[-1]
-                call = Call(func, args, "REDUCE", op_pos)
+                call = Call(stack[-1], args, "REDUCE", op_pos)
                 stack[-1] = call
-                obs.on_call(call)
-            elif op == 0x81:  # NEWOBJ
-                need(2)
-                args = stack.pop()
-                cls = stack[-1]
-                call = Call(cls, args, "NEWOBJ", op_pos)
-                stack[-1] = call
-                obs.on_call(call)
-            elif op == 0x92:  # NEWOBJ_EX
-                need(3)
-                kwargs = stack.pop()
-                args = stack.pop()
-                cls = stack[-1]
-                call = Call(cls, args, "NEWOBJ_EX", op_pos, kwargs=kwargs)
-                stack[-1] = call
-                obs.on_call(call)
-            elif op == 0x69:  # INST
-                module, pos = self._line(pos)
-                name, pos = self._line(pos)
-                cls = make_global(_utf8(module, op_pos), _utf8(name, op_pos), op_pos)
-                call = Call(cls, tuple(pop_mark()), "INST", op_pos)
-                stack.append(call)
-                obs.on_call(call)
-            elif op == 0x6F:  # OBJ
-                items = pop_mark()
-                if not items:
-                    raise PickleError(f"OBJ without a class at offset {op_pos}", op_pos)
-                call = Call(items[0], tuple(items[1:]), "OBJ", op_pos)
-                stack.append(call)
                 obs.on_call(call)
             elif op == 0x62:  # BUILD
-                need(2)
                 state = stack.pop()
                 target = stack[-1]
                 if isinstance(target, Call) and target.state is None:
@@ -543,12 +435,140 @@ class PickleMachine:
                     if skip < 0 or pos + skip > end:
                         raise PickleError(f"raw data after BUILD runs past the end ({skip})", pos)
                     pos += skip
+            elif op == 0x81:  # NEWOBJ
+                args = stack.pop()
+                call = Call(stack[-1], args, "NEWOBJ", op_pos)
+                stack[-1] = call
+                obs.on_call(call)
+            elif op == 0x93:  # STACK_GLOBAL
+                name = stack.pop()
+                module = stack.pop()
+                stack.append(make_global(module, name, op_pos))
+            elif op == 0x63:  # GLOBAL
+                module, pos = self._line(pos)
+                name, pos = self._line(pos)
+                stack.append(make_global(_utf8(module, op_pos), _utf8(name, op_pos), op_pos))
+            elif op == 0x80:  # PROTO
+                proto = data[pos]
+                pos += 1
+                if proto > 5:
+                    raise PickleError(f"unsupported pickle protocol {proto}", op_pos)
+            elif op == 0x95:  # FRAME: a length prefix only; opcodes continue inline
+                unpack_Q(data, pos)
+                pos += 8
+            elif op == 0x2E:  # STOP
+                return PickleResult(pos, proto, ops, stack.pop())
+            elif op == 0x70:  # PUT
+                line, pos = self._line(pos)
+                memo[_int_line(line, op_pos)] = stack[-1]
+            elif op == 0x67:  # GET
+                line, pos = self._line(pos)
+                idx = _int_line(line, op_pos)
+                if idx not in memo:
+                    raise PickleError(f"memo key {idx} not defined at offset {op_pos}", op_pos)
+                stack.append(memo[idx])
+            elif op == 0x8A:  # LONG1
+                n = data[pos]
+                stack.append(int.from_bytes(self._take(pos + 1, n), "little", signed=True))
+                pos += 1 + n
+            elif op == 0x8B:  # LONG4
+                n = unpack_i(data, pos)[0]
+                if n < 0 or n > 1 << 20:
+                    raise PickleError(f"LONG4 of {n} bytes at offset {op_pos}", op_pos)
+                stack.append(int.from_bytes(self._take(pos + 4, n), "little", signed=True))
+                pos += 4 + n
+            elif op in (0x49, 0x4C, 0x46):  # INT, LONG, FLOAT (text)
+                line, pos = self._line(pos)
+                stack.append(_text_number(op, line, op_pos))
+            elif op in (0x55, 0x54):  # SHORT_BINSTRING, BINSTRING (py2 str: bytes)
+                if op == 0x55:
+                    n = data[pos]
+                    pos += 1
+                else:
+                    n = unpack_i(data, pos)[0]
+                    pos += 4
+                value, pos = self._bytes_value(pos, n)
+                obs.on_bytes(value, op_pos)
+                stack.append(_as_text(value))
+            elif op == 0x53:  # STRING (quoted repr)
+                line, pos = self._line(pos)
+                raw = _quoted(line, op_pos)
+                obs.on_bytes(raw, op_pos)
+                stack.append(_as_text(raw))
+            elif op == 0x56:  # UNICODE (raw-unicode-escape line)
+                line, pos = self._line(pos)
+                try:
+                    text = line.decode("raw-unicode-escape")
+                except UnicodeDecodeError:
+                    raise PickleError(f"bad UNICODE at offset {op_pos}", op_pos) from None
+                if len(text) >= 16:
+                    obs.on_bytes(text, op_pos)
+                stack.append(text)
+            elif op == 0x6C:  # LIST
+                items = stack
+                stack = metastack.pop()
+                lst = SymList()
+                for item in items:
+                    lst.add(item)
+                stack.append(lst)
+            elif op == 0x64:  # DICT
+                items = stack
+                stack = metastack.pop()
+                dct = SymDict()
+                for i in range(0, len(items) - 1, 2):
+                    dct.add(items[i], items[i + 1])
+                stack.append(dct)
+            elif op == 0x8F:  # EMPTY_SET
+                stack.append(SymSet())
+            elif op == 0x90:  # ADDITEMS
+                items = stack
+                stack = metastack.pop()
+                target = stack[-1]
+                if isinstance(target, SymSet) and not target.frozen:
+                    target.items.extend(items[: MAX_KEPT - len(target.items)])
+                elif not isinstance(target, Call):
+                    raise PickleError(f"ADDITEMS to a non-set at offset {op_pos}", op_pos)
+            elif op == 0x91:  # FROZENSET
+                items = stack
+                stack = metastack.pop()
+                stack.append(SymSet(items[:MAX_KEPT], frozen=True))
+            elif op == 0x30:  # POP
+                if stack:
+                    stack.pop()
+                else:
+                    stack = metastack.pop()
+            elif op == 0x31:  # POP_MARK
+                stack = metastack.pop()
+            elif op == 0x32:  # DUP
+                stack.append(stack[-1])
+            elif op == 0x92:  # NEWOBJ_EX
+                kwargs = stack.pop()
+                args = stack.pop()
+                call = Call(stack[-1], args, "NEWOBJ_EX", op_pos, kwargs=kwargs)
+                stack[-1] = call
+                obs.on_call(call)
+            elif op == 0x69:  # INST
+                module, pos = self._line(pos)
+                name, pos = self._line(pos)
+                cls = make_global(_utf8(module, op_pos), _utf8(name, op_pos), op_pos)
+                items = stack
+                stack = metastack.pop()
+                call = Call(cls, tuple(items), "INST", op_pos)
+                stack.append(call)
+                obs.on_call(call)
+            elif op == 0x6F:  # OBJ
+                items = stack
+                stack = metastack.pop()
+                if not items:
+                    raise PickleError(f"OBJ without a class at offset {op_pos}", op_pos)
+                call = Call(items[0], tuple(items[1:]), "OBJ", op_pos)
+                stack.append(call)
+                obs.on_call(call)
             elif op in (0x50, 0x51):  # PERSID, BINPERSID
                 if op == 0x50:
                     line, pos = self._line(pos)
                     stack.append(Persistent(line.decode("ascii", "replace")))
                 else:
-                    need(1)
                     stack[-1] = Persistent(stack[-1])
             elif op in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
                 width = {0x82: 1, 0x83: 2, 0x84: 4}[op]
@@ -559,7 +579,7 @@ class PickleMachine:
             elif op == 0x97:  # NEXT_BUFFER
                 stack.append(Buffer5())
             elif op == 0x98:  # READONLY_BUFFER
-                need(1)
+                stack[-1]  # noqa: B018 - must exist
             else:
                 raise PickleError(f"unknown opcode 0x{op:02x} at offset {op_pos}", op_pos)
 
