@@ -30,6 +30,11 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# Extensions whose formats have a fixed header. Content still decides; the name only
+# chooses which parser explains why a file that claims the format is not valid.
+_CLAIMED = {"safetensors": "safetensors", "gguf": "gguf", "npy": "npy", "onnx": "onnx"}
+
+
 def _head(data: Buffer, n: int) -> bytes:
     return bytes(data[:n])
 
@@ -84,6 +89,9 @@ def sniff(blob: Blob) -> str | None:
     name = blob.name.rsplit("/", 1)[-1].lower()
     if name == "tokenizer_config.json" and head.lstrip()[:1] == b"{":
         return "tokenizer-config"
+    claimed = _CLAIMED.get(name.rsplit(".", 1)[-1]) if "." in name else None
+    if claimed:
+        return claimed  # named like a strict format but not one: its parser says why
     from dozor.scan.models.pickle_scan import looks_like_pickle
 
     if looks_like_pickle(data):
