@@ -248,6 +248,31 @@ def test_text_file_is_not_a_pickle() -> None:
     ("mylib", "thing", Verdict.UNKNOWN),
     ("xgboost.core", "Booster", Verdict.SAFE),
     ("numpy", "float64", Verdict.SAFE),
+    ("pandas.core.indexes.base", "_new_Index", Verdict.SAFE),
+    ("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked", Verdict.SAFE),
+    ("pandas", "HDFStore", Verdict.UNKNOWN),
+    ("torch.jit._pickle", "build_intlist", Verdict.SAFE),
+    ("torch.jit", "load", Verdict.NESTED),
+    ("__torch__.torch.nn.modules.linear", "Linear", Verdict.SAFE),
+    ("dill._dill", "_create_array", Verdict.SAFE),
+    ("dill._dill", "_create_code", Verdict.DANGEROUS),
+    ("dill._dill", "_import_module", Verdict.DANGEROUS),
 ])
+
 def test_judge(module: str, name: str, verdict: Verdict) -> None:
     assert judge(module, name).verdict is verdict
+
+
+def test_real_pandas_and_joblib_files_are_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pd = pytest.importorskip("pandas")
+    joblib = pytest.importorskip("joblib")
+    np = pytest.importorskip("numpy")
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "t": pd.to_datetime(["2024-01-01"] * 2)})
+    assert worst(scan_bytes(pickle.dumps(frame, protocol=5))) < Severity.MEDIUM
+    obj = {"w": np.arange(1000, dtype=np.float64), "o": np.array([{"k": 1}, None], dtype=object),
+           "s": np.array(["ab", "cde"])}
+    for compress in (0, 3, ("lzma", 3), ("gzip", 3), ("bz2", 3), ("xz", 3)):
+        path = tmp_path / f"m{hash(compress)}.joblib"
+        joblib.dump(obj, path, compress=compress)
+        found = scan_bytes(path.read_bytes())
+        assert worst(found) < Severity.MEDIUM, (compress, found)

@@ -45,9 +45,16 @@ def sniff_all(blob: Blob) -> list[str]:
     pickle from the start, so both readings are scanned)."""
     kind = sniff(blob)
     kinds = [kind] if kind else []
-    if kind not in ("zip", None, "7z") and _has_zip_end(blob.data):
+    if kind in _POLYGLOT_HOSTS and _has_zip_end(blob.data):
         kinds.append("zip")
     return kinds
+
+
+# Formats read from the start whose files could also be read as a zip from the end.
+# Containers (tar, 7z, compressed) are not listed: they scan their members already,
+# and a zip member near a tar's end would otherwise be read twice.
+_POLYGLOT_HOSTS = frozenset({"pickle", "embedded-pickle", "npy", "hdf5", "gguf", "safetensors",
+                             "onnx", "tf-savedmodel"})
 
 
 def sniff(blob: Blob) -> str | None:

@@ -74,6 +74,16 @@ lightning.fabric.utilities.data.AttributeDict pytorch_lightning.utilities.parsin
 lightning.pytorch.utilities.parsing.AttributeDict lightning_fabric.utilities.data.AttributeDict
 omegaconf.dictconfig.DictConfig omegaconf.listconfig.ListConfig omegaconf.base.ContainerMetadata
 omegaconf.base.Metadata omegaconf.nodes.AnyNode omegaconf.nodes.ValueNode
+torch.jit._pickle.build_intlist torch.jit._pickle.build_tensorlist torch.jit._pickle.build_boollist
+torch.jit._pickle.build_doublelist torch.jit._pickle.build_tensor_from_id
+torch.jit._pickle.restore_type_tag
+dill._dill._create_array dill._dill._load_type dill._dill._create_dtypemeta
+pandas.DataFrame pandas.Series pandas.Index pandas.RangeIndex pandas.MultiIndex pandas.Categorical
+pandas.CategoricalIndex pandas.CategoricalDtype pandas.DatetimeIndex pandas.TimedeltaIndex
+pandas.PeriodIndex pandas.IntervalIndex pandas.Timestamp pandas.Timedelta pandas.Period
+pandas.Interval pandas.StringDtype pandas.BooleanDtype pandas.Int64Dtype pandas.Int32Dtype
+pandas.Float64Dtype pandas.DatetimeTZDtype pandas.PeriodDtype pandas.IntervalDtype
+pandas.SparseDtype pandas.ArrowDtype
 """.split()
 )
 
@@ -139,11 +149,16 @@ _CLASS_PREFIXES = (
     "category_encoders.",
     "statsmodels.",
     "joblib.numpy_pickle.",
+    "pandas.arrays.",
+    # TorchScript's own class namespace, resolved by torch's C++ unpickler from the
+    # archive's compiled code; Python's pickle cannot import it at all.
+    "__torch__.",
 )
 
 _RECONSTRUCTOR = re.compile(
-    r"^_*(?:[a-z0-9_]*_)?(?:unpickle|reconstruct|rebuild|ctor|new_|restore|from_state|"
-    r"frombuffer|create_block|new_block|new_index)[a-z0-9_]*$|_ctor$|^__[a-z_]+_ctor$",
+    r"^__pyx_unpickle_\w+$|"  # Cython's generated pickle helpers: __new__ plus state
+    r"^_*(?:\w*_)?(?:unpickle|reconstruct|rebuild|ctor|new|restore|from_state|frombuffer|"
+    r"create_block|new_block)(?:_\w*)?$"
 )
 _RECONSTRUCTOR_PREFIXES = ("pandas.core.", "pandas._libs.", "numpy.", "sklearn.", "scipy.sparse.")
 
