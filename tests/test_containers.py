@@ -214,3 +214,14 @@ def test_truncated_archives_never_raise(cut: float, marker) -> None:  # type: ig
     n = int(cut * len(data)) if cut < 1 else int(cut)
     scan_bytes(data[:n])
     scan_bytes(_tar([("a.pkl", GOOD)])[:n])
+
+
+def test_template_files_are_routed_by_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import dozor
+
+    (tmp_path / "chat_template.jinja").write_text(
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}")
+    (tmp_path / "tokenizer_config.json").write_text(
+        '{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}')
+    report = dozor.scan(tmp_path, workers=1)
+    assert {f.rule_id for f in report.findings} == {"DZ-TPL-001"}

@@ -27,6 +27,7 @@ HANDLERS: dict[str, str] = {
     "npy": "dozor.scan.models.numpy_scan:scan_npy",
     "gguf": "dozor.scan.models.gguf:scan_gguf",
     "tokenizer-config": "dozor.scan.models.gguf:scan_tokenizer_config",
+    "chat-template": "dozor.scan.models.tokenizer_config:scan_chat_template_text",
     "safetensors": "dozor.scan.models.safetensors:scan_safetensors",
     "hdf5": "dozor.scan.models.keras:scan_hdf5",
     "keras-config": "dozor.scan.models.keras:scan_keras_config",

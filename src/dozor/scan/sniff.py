@@ -94,8 +94,10 @@ def sniff(blob: Blob) -> str | None:
     if _has_zip_end(data):
         return "zip"
     name = blob.name.rsplit("/", 1)[-1].lower()
-    if name == "tokenizer_config.json" and head.lstrip()[:1] == b"{":
+    if name in ("tokenizer_config.json", "chat_template.json") and head.lstrip()[:1] == b"{":
         return "tokenizer-config"
+    if name.endswith((".jinja", ".jinja2", ".j2")):
+        return "chat-template"  # template text: parsed, never rendered
     claimed = _CLAIMED.get(name.rsplit(".", 1)[-1]) if "." in name else None
     if claimed:
         return claimed  # named like a strict format but not one: its parser says why
