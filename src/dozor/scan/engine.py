@@ -98,13 +98,43 @@ def collect(paths: Iterable[str | os.PathLike[str]], errors: list[str]) -> list[
     return files
 
 
-def _worker(args: tuple[str, str, Limits]) -> tuple[list[Finding], ScannedFile | None, str]:
+Result = tuple[list[Finding], ScannedFile | None, str]
+Job = tuple[str, str, Limits]
+
+
+def _worker(args: Job) -> Result:
     path, display, limits = args
     try:
         findings, scanned = scan_file(path, display, limits)
         return findings, scanned, ""
     except OSError as exc:
         return [], None, f"{display}: cannot read ({exc.strerror or exc})"
+
+
+def _batch_worker(batch: list[Job]) -> list[Result]:
+    return [_worker(job) for job in batch]
+
+
+def _batches(jobs: list[Job], n_workers: int) -> list[list[Job]]:
+    """Group small files so each task is worth sending to a process (about 8 MiB or 64
+    files), but keep enough tasks for every worker to stay busy."""
+    per_task = max(1, min(64, len(jobs) // (n_workers * 8) or 1))
+    batches: list[list[Job]] = []
+    current: list[Job] = []
+    size = 0
+    for job in jobs:
+        try:
+            nbytes = os.path.getsize(job[0])
+        except OSError:
+            nbytes = 0
+        if current and (len(current) >= per_task or size + nbytes > 8 << 20):
+            batches.append(current)
+            current, size = [], 0
+        current.append(job)
+        size += nbytes
+    if current:
+        batches.append(current)
+    return batches
 
 
 def scan_paths(
@@ -124,11 +154,11 @@ def scan_paths(
     files = collect(paths, report.errors)
     if on_total:
         on_total(len(files))
-    jobs = [(str(f), str(f), limits) for f in files]
+    jobs: list[Job] = [(str(f), str(f), limits) for f in files]
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     n_workers = max(1, min(n_workers, len(jobs)))
 
-    def take(result: tuple[list[Finding], ScannedFile | None, str]) -> None:
+    def take(result: Result) -> None:
         findings, scanned, error = result
         report.findings.extend(findings)
         if scanned:
@@ -153,24 +183,25 @@ def scan_paths(
     return report
 
 
-def _run_pool(jobs: list[tuple[str, str, Limits]], n_workers: int, take: Callable) -> None:  # type: ignore[type-arg]
+def _run_pool(jobs: list[Job], n_workers: int, take: Callable[[Result], None]) -> None:
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context(method))
-    pending: set[Future] = set()  # type: ignore[type-arg]
-    queue = iter(jobs)
+    pending: set[Future[list[Result]]] = set()
+    queue = iter(_batches(jobs, n_workers))
     try:
-        for job in queue:
-            pending.add(pool.submit(_worker, job))
-            if len(pending) >= n_workers * 4:
+        for batch in queue:
+            pending.add(pool.submit(_batch_worker, batch))
+            if len(pending) >= n_workers * 3:
                 break
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                take(fut.result())
+                for result in fut.result():
+                    take(result)
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending.add(pool.submit(_worker, nxt))
+                    pending.add(pool.submit(_batch_worker, nxt))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
