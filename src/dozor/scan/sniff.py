@@ -83,9 +83,9 @@ def sniff(blob: Blob) -> str | None:
     if head[0] == 0x5D and _is_lzma_alone(data):
         return "lzma"
     if head[0] == 0x08:
-        kind = _protobuf_kind(data)
-        if kind:
-            return kind
+        proto_kind = _protobuf_kind(data)
+        if proto_kind:
+            return proto_kind
     if head[0] == 0x0A:
         from dozor.scan.models.savedmodel import looks_like_keras_metadata
 

@@ -130,9 +130,8 @@ class ZipReader:
                 self.problem("DZ-ARC-007", "Zip central directory is damaged", Severity.MEDIUM,
                              f"entry {len(members) + 1} of {n_total} unreadable")
                 break
-            rec = _CDH.unpack(bytes(data[pos : pos + 46]))
             (_, made_by, _need, flags, method, _t, _d, crc, csize, usize, nlen, xlen, clen2,
-             _disk, _iattr, eattr, hoff) = rec
+             _disk, _iattr, eattr, hoff) = _CDH.unpack(bytes(data[pos : pos + 46]))
             name_raw = bytes(data[pos + 46 : pos + 46 + nlen])
             extra = bytes(data[pos + 46 + nlen : pos + 46 + nlen + xlen])
             usize, csize, hoff = _zip64(extra, usize, csize, hoff)
