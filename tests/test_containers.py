@@ -225,3 +225,21 @@ def test_template_files_are_routed_by_name(tmp_path) -> None:  # type: ignore[no
         '{"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}')
     report = dozor.scan(tmp_path, workers=1)
     assert {f.rule_id for f in report.findings} == {"DZ-TPL-001"}
+
+
+def _storage_record(key: str, storage: str) -> bytes:
+    return (b"\x80\x02(X" + len(key).to_bytes(4, "little") + key.encode() + b"X\x03\x00\x00\x00cpu"
+            + b"ctorch\n" + storage.encode() + b"\nt.")
+
+
+def test_legacy_torch_storages_records(marker) -> None:  # type: ignore[no-untyped-def]
+    raw = struct.pack("<q", 4) + b"\x00" * 16
+    clean = (pickle.dumps(2, protocol=2) + _storage_record("0", "FloatStorage") + raw
+             + _storage_record("1", "FloatStorage") + raw + pickle.dumps([], protocol=2))
+    members = [("sys_info", pickle.dumps({}, protocol=2)), ("pickle", GOOD),
+               ("tensors", pickle.dumps(0, protocol=2))]
+    assert worst(scan_bytes(_tar([*members, ("storages", clean)]))) < Severity.MEDIUM
+    dirty = (pickle.dumps(2, protocol=2) + _storage_record("0", "FloatStorage") + raw
+             + evil(marker()))
+    found = scan_bytes(_tar([*members, ("storages", dirty)]))
+    assert "DZ-PKL-001" in rules(found)

@@ -11,6 +11,7 @@ HANDLERS: dict[str, str] = {
     # pickle family: raw pickle, joblib, dill, cloudpickle, legacy torch streams
     "pickle": "dozor.scan.models.pickle_scan:scan_pickle",
     "embedded-pickle": "dozor.scan.models.pickle_scan:scan_embedded_pickle",
+    "legacy-torch-records": "dozor.scan.models.pickle_scan:scan_legacy_torch_records",
     # containers and compressed streams
     "zip": "dozor.scan.containers.zip_scan:scan_zip",
     "tar": "dozor.scan.containers.tar_scan:scan_tar",

@@ -107,6 +107,10 @@ def scan_tar(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
                           f"{max(0, len(blob.data) - start)} present",
                           remediation=FIX, scanner=SCANNER)
         content: Buffer = memoryview(blob.data)[start : start + m.size]
-        kind = "pickle" if legacy and m.name in ("sys_info", "pickle") else None
+        kind = None
+        if legacy and m.name in ("sys_info", "pickle"):
+            kind = "pickle"
+        elif legacy and m.name in ("storages", "tensors"):
+            kind = "legacy-torch-records"
         yield from ctx.scan_nested(content, blob, label, kind=kind,
                                    container="legacy-torch" if legacy else "tar", name=m.name)

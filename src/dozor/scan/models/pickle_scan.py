@@ -465,3 +465,73 @@ def _trailing(blob: Blob, pos: int, size: int) -> Finding:
         remediation="Usually harmless; a loader that reads past the pickle may use it.",
         scanner=SCANNER,
     )
+
+
+_ELEMENT_SIZE = {"Double": 8, "Float": 4, "Half": 2, "BFloat16": 2, "Long": 8, "Int": 4,
+                 "Short": 2, "Char": 1, "Byte": 1, "Bool": 1, "ComplexFloat": 8,
+                 "ComplexDouble": 16, "QInt8": 1, "QUInt8": 1, "QInt32": 4}
+
+
+def scan_legacy_torch_records(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    """The ``storages`` and ``tensors`` members of a legacy torch tar: a count pickle,
+    then per record a pickle followed by raw bytes whose size the record gives, then (for
+    storages) one more pickle. torch unpickles every one of them, so we read them all."""
+    data = _buffer(blob.data)
+    pos = 0
+    is_storages = blob.name.rsplit("/", 1)[-1] == "storages"
+
+    def one() -> Any:
+        nonlocal pos
+        analysis = PickleAnalysis(blob, ctx, data, "record")
+        try:
+            result = _machine(data, analysis, ctx).run(pos)
+        finally:
+            findings.extend(analysis.findings)
+            nested.extend(analysis.nested)
+        pos = result.end
+        return result.value
+
+    findings: list[Finding] = []
+    nested: list[tuple[Buffer, str, str | None]] = []
+    problem = ""
+    try:
+        count = one()
+        if not isinstance(count, int) or not 0 <= count <= ctx.limits.max_members:
+            raise PickleError(f"record count {count!r} is not a small integer", pos)
+        for _ in range(count):
+            ctx.check_time()
+            record = one()
+            if is_storages:
+                kind = record[2] if isinstance(record, tuple) and len(record) == 3 else None
+                name = kind.name if isinstance(kind, Global) else ""
+                size = _ELEMENT_SIZE.get(name.removesuffix("Storage"))
+                if size is None or pos + 8 > len(data):
+                    raise PickleError(f"storage record of unknown type {name!r}", pos)
+                numel = int.from_bytes(bytes(data[pos : pos + 8]), "little", signed=True)
+                pos += 8 + numel * size
+            else:
+                ndim = int.from_bytes(bytes(data[pos : pos + 4]), "little", signed=True)
+                if not 0 <= ndim <= 64:
+                    raise PickleError(f"tensor record with {ndim} dimensions", pos)
+                pos += 8 + 16 * ndim + 8
+            if pos > len(data):
+                raise PickleError("record data runs past the end", pos)
+        if is_storages:
+            one()  # storage views
+    except (PickleError, IndexError) as exc:
+        problem = str(exc)
+    except LimitExceeded as exc:
+        problem = f"limit reached: {exc}"
+    yield from findings
+    for content, member, kind_ in nested:
+        yield from ctx.scan_nested(content, blob, member, kind=kind_, container="pickle")
+    if problem:
+        yield finding(
+            "DZ-PKL-009",
+            "Malformed legacy torch record stream (analysed up to the fault)",
+            Severity.MEDIUM,
+            blob.location.at(offset=pos),
+            evidence=problem,
+            remediation="Do not load the file; get an intact copy from a trusted source.",
+            scanner=SCANNER,
+        )
