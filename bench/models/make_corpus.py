@@ -1948,7 +1948,10 @@ def normalize_keras(data: bytes) -> bytes:
 def build_keras_full(c: Corpus) -> None:
     import tempfile
     os.environ.setdefault("KERAS_BACKEND", "torch")
+    import logging
+
     import keras
+    logging.getLogger("absl").setLevel(logging.ERROR)  # silence the "HDF5 is legacy" notice
     keras.utils.set_random_seed(SEED)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
                               keras.layers.Dense(4, activation="softmax")])
