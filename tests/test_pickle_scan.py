@@ -276,3 +276,31 @@ def test_real_pandas_and_joblib_files_are_clean(tmp_path) -> None:  # type: igno
         joblib.dump(obj, path, compress=compress)
         found = scan_bytes(path.read_bytes())
         assert worst(found) < Severity.MEDIUM, (compress, found)
+
+
+def test_getattr_is_allowed_only_for_zoneinfo_unpickle() -> None:
+    zone = stack_global("builtins", "getattr") + stack_global("zoneinfo", "ZoneInfo")
+    zone += s("_unpickle") + b"\x86R" + s("Europe/Berlin") + b"K\x01\x86R"
+    assert worst(scan_bytes(proto(4, zone))) < Severity.MEDIUM
+    other = stack_global("builtins", "getattr") + stack_global("zoneinfo", "ZoneInfo")
+    other += s("__init__") + b"\x86R"
+    assert worst(scan_bytes(proto(4, other))) == Severity.CRITICAL
+    # getattr handed to an allowed function that would call it
+    passed = stack_global("torch._tensor", "_rebuild_from_type_v2") + b"("
+    passed += stack_global("builtins", "getattr") + stack_global("torch", "Tensor")
+    passed += b")Nt" + b"R"
+    assert worst(scan_bytes(proto(4, passed))) == Severity.CRITICAL
+
+
+def test_real_timezone_dataframe_is_clean() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=3, tz="Europe/Berlin")})
+    assert worst(scan_bytes(pickle.dumps(frame, protocol=5))) < Severity.MEDIUM
+
+
+def test_scipy_exec_template_in_state_is_flagged() -> None:
+    body = stack_global("scipy.stats._continuous_distns", "norm_gen") + b")\x81"
+    body += b"}" + s("_parse_arg_template") + s("import os") + b"sb"
+    assert "DZ-PKL-007" in rules(scan_bytes(proto(4, body)))
+    body = stack_global("statsmodels.distributions.edgeworth", "ExpandedNormal") + b")\x81."
+    assert worst(scan_bytes(proto(4, body[:-1]))) == Severity.CRITICAL

@@ -126,6 +126,16 @@ def _is_zlib(data: Buffer, head: bytes) -> bool:
 
 
 def _is_lzma_alone(data: Buffer) -> bool:
+    # 0x5d is also "]" (a protocol 0/1 pickle's EMPTY_LIST): check the header fields
+    # an lzma encoder writes before trusting a trial decompression
+    if len(data) < 13:
+        return False
+    dict_size = int.from_bytes(bytes(data[1:5]), "little")
+    size = int.from_bytes(bytes(data[5:13]), "little")
+    if dict_size < 4096 or not any(dict_size in (1 << n, 3 << (n - 1)) for n in range(12, 32)):
+        return False
+    if size != (1 << 64) - 1 and size > 1 << 48:
+        return False
     try:
         out = lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(
             bytes(data[:4096]), max_length=64

@@ -83,7 +83,19 @@ pandas.CategoricalIndex pandas.CategoricalDtype pandas.DatetimeIndex pandas.Time
 pandas.PeriodIndex pandas.IntervalIndex pandas.Timestamp pandas.Timedelta pandas.Period
 pandas.Interval pandas.StringDtype pandas.BooleanDtype pandas.Int64Dtype pandas.Int32Dtype
 pandas.Float64Dtype pandas.DatetimeTZDtype pandas.PeriodDtype pandas.IntervalDtype
-pandas.SparseDtype pandas.ArrowDtype
+pandas.SparseDtype pandas.ArrowDtype pandas.Int8Dtype pandas.Int16Dtype pandas.UInt8Dtype
+pandas.UInt16Dtype pandas.UInt32Dtype pandas.UInt64Dtype pandas.Float32Dtype pandas.NA pandas.NaT
+numpy.rec.recarray numpy.record numpy.recarray numpy.core.records.recarray
+numpy._core.records.recarray numpy.core.records.record numpy._core.records.record
+scipy.spatial._ckdtree.cKDTree zoneinfo.ZoneInfo torch.ScriptObject
+sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj
+sklearn.metrics._dist_metrics.newObj
+torch.nn.functional.relu torch.nn.functional.gelu torch.nn.functional.silu
+torch.nn.functional.leaky_relu torch.nn.functional.elu torch.nn.functional.selu
+torch.nn.functional.softplus torch.nn.functional.mish torch.nn.functional.hardswish
+torch.nn.functional.hardsigmoid torch.nn.functional.relu6 torch.nn.functional.glu
+torch.nn.functional.softmax torch.nn.functional.log_softmax torch.nn.functional.tanh
+torch.nn.functional.sigmoid torch.tanh torch.sigmoid torch.relu
 """.split()
 )
 
@@ -100,7 +112,21 @@ Float Double Half BFloat16 Long Int Short Char Byte Bool ComplexFloat ComplexDou
 QInt32 QUInt4x2 QUInt2x4 Untyped
 """.split()
 
-_SAFE_EXACT_ALL = _SAFE_EXACT | {f"torch.{d}" for d in _TORCH_DTYPES} | {
+# numpy's ufuncs, stored by reference (FunctionTransformer(np.log1p) and the like):
+# pure maths, listed by name because top-level numpy also has save, load and fromfile.
+_NUMPY_UFUNCS = """
+abs absolute acos acosh add arccos arccosh arcsin arcsinh arctan arctan2 arctanh asin asinh atan
+atan2 atanh bitwise_and bitwise_count bitwise_invert bitwise_left_shift bitwise_not bitwise_or
+bitwise_right_shift bitwise_xor cbrt ceil conj conjugate copysign cos cosh deg2rad degrees divide
+divmod equal exp exp2 expm1 fabs float_power floor floor_divide fmax fmin fmod frexp gcd greater
+greater_equal heaviside hypot invert isfinite isinf isnan isnat lcm ldexp left_shift less
+less_equal log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not logical_or
+logical_xor matmul matvec maximum minimum mod modf multiply negative nextafter not_equal positive
+pow power rad2deg radians reciprocal remainder right_shift rint sign signbit sin sinh spacing sqrt
+square subtract tan tanh true_divide trunc vecdot vecmat
+""".split()
+
+_SAFE_EXACT_ALL = _SAFE_EXACT | {f"numpy.{u}" for u in _NUMPY_UFUNCS} | {f"torch.{d}" for d in _TORCH_DTYPES} | {
     f"torch.{s}Storage" for s in _STORAGES
 } | {f"torch.cuda.{s}Storage" for s in _STORAGES}
 
@@ -127,7 +153,6 @@ _CLASS_PREFIXES = (
     "pandas._libs.",
     "numpy.",
     "scipy.sparse.",
-    "scipy.stats._distn_infrastructure.",
     "scipy.interpolate.",
     "scipy.spatial._ckdtree.",
     "scipy.spatial._kdtree.",
@@ -187,6 +212,8 @@ _DENIED_INSIDE_ALLOWED = (
     "xgboost.collective",
     "lightgbm.dask",
     "statsmodels.iolib",
+    "statsmodels.distributions",  # scipy rv_generic subclasses: exec() a string on load
+    "statsmodels.sandbox",
     "transformers.integrations.deepspeed",
 )
 
@@ -242,6 +269,12 @@ torch.serialization._load torch.jit.load torch._C.import_ir_module
 numpy.load marshal.loads marshal.load pandas.read_pickle keras.models.load_model
 """.split()
 )
+
+# Dangerous callables that real files call in exactly one harmless way: judged at the
+# call (pandas 3 pickles every named time zone as getattr(zoneinfo.ZoneInfo, "_unpickle")).
+ALLOWED_CALLS: dict[str, frozenset[tuple[str, str]]] = {
+    "builtins.getattr": frozenset({("zoneinfo.ZoneInfo", "_unpickle")}),
+}
 
 _IMPORT_GADGETS = frozenset(
     """

@@ -16,7 +16,7 @@ from typing import Any
 
 from dozor.findings import Finding, Severity
 from dozor.scan.base import Blob, Buffer, LimitExceeded, ScanContext, finding, printable
-from dozor.scan.models.pickle_imports import DANGEROUS_ATTRS, Verdict, judge
+from dozor.scan.models.pickle_imports import ALLOWED_CALLS, DANGEROUS_ATTRS, Verdict, judge
 from dozor.scan.models.pickle_vm import (
     BigBytes,
     BigStr,
@@ -43,6 +43,9 @@ _FIX_DANGEROUS = (
 )
 _UFUNC_MODULES = frozenset({"numpy", "numpy.core.umath", "numpy._core.umath", "scipy.special",
                             "scipy.special._ufuncs"})
+_EXEC_STATE_KEYS = {
+    "_parse_arg_template": "scipy.stats distributions exec() it in __setstate__",
+}
 _STATE_DUNDERS = DANGEROUS_ATTRS - {"__module__"}
 
 
@@ -102,6 +105,8 @@ class PickleAnalysis(PickleObserver):
         self.imports: list[str] = []
         self.nested: list[tuple[Buffer, str, str | None]] = []
         self._seen: set[tuple[str, str]] = set()
+        self._deferred: list[Global] = []
+        self._allowed_results: set[int] = set()
 
     # -- reporting --------------------------------------------------------------------
 
@@ -145,6 +150,9 @@ class PickleAnalysis(PickleObserver):
             )
             return
         self.imports.append(g.full)
+        if g.full in ALLOWED_CALLS:
+            self._deferred.append(g)  # judged where it is used: see on_call
+            return
         j = judge(g.module, g.name)
         if j.verdict is Verdict.DANGEROUS:
             self._add(
@@ -177,9 +185,13 @@ class PickleAnalysis(PickleObserver):
 
     def on_call(self, call: Call) -> None:
         func = call.func
+        if self._deferred:
+            self._check_deferred(call)
         if isinstance(func, Global):
             if not func.dynamic and judge(func.module, func.name).verdict is Verdict.IMPORT_GADGET:
                 self._gadget(func, call)
+            return
+        if isinstance(func, Call) and id(func) in self._allowed_results:
             return
         if isinstance(func, (Call, Persistent, Extension)):
             what = "the result of another call" if isinstance(func, Call) else "a loaded object"
@@ -198,6 +210,37 @@ class PickleAnalysis(PickleObserver):
             call.offset,
             f"{call.opcode} on {_show(func)}",
             remediation="Do not load the file; it is malformed or crafted.",
+        )
+
+    def _check_deferred(self, call: Call) -> None:
+        """A deferred callable is fine only as the function of an allowed call; passed
+        anywhere else (an argument another callable may invoke) it is dangerous."""
+        func = call.func
+        if isinstance(func, Global) and func in self._deferred:
+            args = call.args
+            pair = (
+                (args[0].full, args[1])
+                if isinstance(args, tuple) and len(args) == 2
+                and isinstance(args[0], Global) and isinstance(args[1], str)
+                else None
+            )
+            if pair in ALLOWED_CALLS[func.full]:
+                self._allowed_results.add(id(call))  # calling what it returns is expected
+            else:
+                self._dangerous_use(func, call.offset, f"{func.full}{_show_args(args)}")
+        for value in (call.args, call.kwargs):
+            for g in _globals_in(value):
+                if g in self._deferred:
+                    self._dangerous_use(g, call.offset, f"{g.full} passed to {_show(func)}")
+
+    def _dangerous_use(self, g: Global, offset: int, evidence: str) -> None:
+        self._add(
+            "DZ-PKL-001",
+            "Pickle imports a dangerous callable",
+            Severity.CRITICAL,
+            offset,
+            evidence,
+            details={"import": g.full},
         )
 
     def _gadget(self, func: Global, call: Call) -> None:
@@ -227,6 +270,9 @@ class PickleAnalysis(PickleObserver):
         )
 
     def on_build(self, target: Any, state: Any, offset: int, next_pos: int) -> int:
+        for g in _globals_in(state):
+            if g in self._deferred:
+                self._dangerous_use(g, offset, f"{g.full} stored in object state")
         if isinstance(target, Global):
             self._add(
                 "DZ-PKL-006",
@@ -236,6 +282,14 @@ class PickleAnalysis(PickleObserver):
                 f"BUILD on {target.full}",
             )
         for key in _state_keys(state):
+            if key in _EXEC_STATE_KEYS:
+                self._add(
+                    "DZ-PKL-007",
+                    "Pickle BUILD sets a string that the class runs with exec() on load",
+                    Severity.HIGH,
+                    offset,
+                    f"state key {key!r} on {_show(target)}: {_EXEC_STATE_KEYS[key]}",
+                )
             if key in _STATE_DUNDERS:
                 self._add(
                     "DZ-PKL-007",
@@ -276,7 +330,7 @@ class PickleAnalysis(PickleObserver):
         head = bytes(view[:8])
         if looks_like_pickle(view):
             self.nested.append((view, f"<bytes at {offset}>", "embedded-pickle"))
-        elif head.startswith((b"PK\x03\x04", b"\x1f\x8b\x08", b"7z\xbc\xaf\x27\x1c")):
+        elif _plausible_container(view, head):
             self.nested.append((view, f"<bytes at {offset}>", None))
 
     # -- joblib -------------------------------------------------------------------------
@@ -303,6 +357,25 @@ class PickleAnalysis(PickleObserver):
                 raise PickleError("joblib array padding past the end", pos)
             size += 1 + self.data[pos]
         return size
+
+
+def _plausible_container(view: Buffer, head: bytes) -> bool:
+    """Bytes inside a pickle that start like an archive are scanned as one only if the
+    archive's own checks pass; otherwise they are ordinary data (tensor bytes, say)."""
+    import zlib
+
+    if head.startswith(b"PK\x03\x04"):
+        tail = bytes(view[-65557:])
+        return tail.rfind(b"PK\x05\x06") >= 0
+    if head.startswith(b"7z\xbc\xaf\x27\x1c") and len(view) >= 32:
+        start = bytes(view[8:32])
+        return zlib.crc32(start[4:]) == int.from_bytes(start[:4], "little")
+    if head.startswith(b"\x1f\x8b\x08"):
+        try:
+            return bool(zlib.decompressobj(31).decompress(bytes(view[:4096]), 16))
+        except zlib.error:
+            return False
+    return False
 
 
 def _machine(data: Buffer, obs: PickleObserver, ctx: ScanContext) -> PickleMachine:
@@ -359,6 +432,30 @@ def _dtype_info(dtype: Any) -> tuple[str | None, int | None]:
         n = int(digits)
         return descr, n * 4 if kind == "U" else n
     return descr, _KIND_SIZE.get(kind)
+
+
+def _globals_in(value: Any, depth: int = 0) -> Iterator[Global]:
+    """Imports inside a call's arguments or a state (bounded walk)."""
+    if depth > 6:
+        return
+    if isinstance(value, Global):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value[:64]:
+            yield from _globals_in(item, depth + 1)
+    elif isinstance(value, SymList):
+        for item in value.items[:64]:
+            yield from _globals_in(item, depth + 1)
+    elif isinstance(value, SymDict):
+        for k, v in value.pairs[:64]:
+            yield from _globals_in(k, depth + 1)
+            yield from _globals_in(v, depth + 1)
+
+
+def _show_args(args: Any) -> str:
+    if isinstance(args, tuple):
+        return "(" + ", ".join(_show(a) for a in args[:4]) + ")"
+    return f"(*{_show(args)})"
 
 
 def _state_keys(state: Any) -> Iterator[Any]:
