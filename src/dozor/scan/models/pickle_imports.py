@@ -126,9 +126,13 @@ pow power rad2deg radians reciprocal remainder right_shift rint sign signbit sin
 square subtract tan tanh true_divide trunc vecdot vecmat
 """.split()
 
-_SAFE_EXACT_ALL = _SAFE_EXACT | {f"numpy.{u}" for u in _NUMPY_UFUNCS} | {f"torch.{d}" for d in _TORCH_DTYPES} | {
-    f"torch.{s}Storage" for s in _STORAGES
-} | {f"torch.cuda.{s}Storage" for s in _STORAGES}
+_SAFE_EXACT_ALL = (
+    _SAFE_EXACT
+    | {f"numpy.{u}" for u in _NUMPY_UFUNCS}
+    | {f"torch.{d}" for d in _TORCH_DTYPES}
+    | {f"torch.{s}Storage" for s in _STORAGES}
+    | {f"torch.cuda.{s}Storage" for s in _STORAGES}
+)
 
 # --- safe: classes under these package prefixes --------------------------------------
 # A class name (CapitalCase) under one of these prefixes is allowed; functions are not,
