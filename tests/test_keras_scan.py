@@ -426,10 +426,6 @@ def test_many_lambdas_are_capped_with_a_summary() -> None:
             Severity.HIGH,
         ),
         ({"module": "kerasx.layers", "class_name": "Dense", "config": {}}, Severity.HIGH),
-        (
-            {"module": "tensorflow.python.ops.gen_io_ops", "class_name": "WriteFile", "config": {}},
-            Severity.HIGH,
-        ),
     ],
 )
 def test_module_outside_keras(obj: dict[str, Any], severity: Severity) -> None:
@@ -437,6 +433,21 @@ def test_module_outside_keras(obj: dict[str, Any], severity: Severity) -> None:
     found = scan_cfg(sequential(lam))
     assert rules(found) == {("DZ-KER-002", severity)}
     assert found[0].detail("import")
+
+
+def test_tensorflow_modules() -> None:
+    """tf.keras EfficientNetV2 really writes tensorflow.python.ops.init_ops_v2.Constant."""
+    constant = {
+        "module": "tensorflow.python.ops.init_ops_v2",
+        "class_name": "Constant",
+        "config": {"value": -0.2},
+        "registered_name": None,
+    }
+    assert scan_cfg(sequential(layer("Dense", "d", units=2, bias_initializer=constant))) == []
+    write = fn("tensorflow.python.ops.gen_io_ops", "write_file")
+    found = scan_cfg(sequential(layer("Lambda", "w", function=write, arguments={})))
+    assert rules(found) == {("DZ-KER-004", Severity.HIGH)}
+    assert found[0].detail("import") == "tensorflow.python.ops.gen_io_ops.write_file"
 
 
 def test_layer_class_from_os_module() -> None:

@@ -305,6 +305,12 @@ TF_FILE_OR_CODE_OPS = frozenset(
 )
 """TF ops that read or write files, load libraries or call back into Python."""
 
+TF_ROOTS = frozenset({"tensorflow", "tensorflow_core"})
+TF_RISKY_MODULES = frozenset(
+    {"file_io", "gen_io_ops", "gfile", "io_ops", "load_library", "script_ops", "saved_model"}
+)
+"""TensorFlow modules whose members touch files, load code or call back into Python."""
+
 SUSPICIOUS_BYTECODE_NAMES = frozenset(
     {
         "__builtins__",
@@ -748,6 +754,26 @@ class _ConfigWalker:
         if module == "__main__":
             return self._custom(owner, target, path, layer, why="defined in the loading script")
         root = _root(module)
+        if root in TF_ROOTS:
+            # tf.keras configs name TensorFlow classes (e.g. init_ops_v2.Constant); only
+            # file, library and Python-callback ops are a risk there.
+            segments = set(module.split("."))
+            if name not in TF_FILE_OR_CODE_OPS and not segments & TF_RISKY_MODULES:
+                return False
+            self.report(
+                _Hit(
+                    "DZ-KER-004",
+                    Severity.HIGH,
+                    "Keras config names a TensorFlow file or Python-callback op",
+                    f"{printable(target, 120)} reads or writes files, loads libraries or "
+                    "calls Python",
+                    {"import": printable(target, 200), "gadget": printable(name, 80)},
+                ),
+                owner,
+                path,
+                layer,
+            )
+            return True
         severity = Severity.CRITICAL if root in CRITICAL_MODULE_ROOTS else Severity.HIGH
         self.report(
             _Hit(
