@@ -81,7 +81,7 @@ def looks_like_pickle(data: Buffer, pos: int = 0) -> bool:
         return seen.imports > 0 or (len(window) == _PROBE_WINDOW and exc.offset >= len(window) - 16)
     except LimitExceeded:
         return True
-    return result.opcodes >= 2
+    return result.tidy and result.opcodes >= 3
 
 
 class _Probe(PickleObserver):
@@ -328,7 +328,9 @@ class PickleAnalysis(PickleObserver):
         else:
             view = value
         head = bytes(view[:8])
-        if looks_like_pickle(view):
+        # Byte strings are mostly tensor or array data: only a protocol 2+ header counts.
+        # An older nested pickle needs a loader call (pickle.loads), which is flagged.
+        if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
             self.nested.append((view, f"<bytes at {offset}>", "embedded-pickle"))
         elif _plausible_container(view, head):
             self.nested.append((view, f"<bytes at {offset}>", None))

@@ -186,6 +186,9 @@ class PickleResult:
     opcodes: int
     value: Any
     """The symbolic top of stack at STOP (None on fault)."""
+    tidy: bool = True
+    """STOP left nothing else behind: no other stack items, no open MARK (as pickle.dumps
+    writes; a crafted or random byte string reaching a STOP usually does not)."""
 
 
 def _fix_import(module: str, name: str) -> tuple[str, str]:
@@ -457,7 +460,8 @@ class PickleMachine:
                 unpack_Q(data, pos)
                 pos += 8
             elif op == 0x2E:  # STOP
-                return PickleResult(pos, proto, ops, stack.pop())
+                value = stack.pop()
+                return PickleResult(pos, proto, ops, value, not stack and not metastack)
             elif op == 0x70:  # PUT
                 line, pos = self._line(pos)
                 memo[_int_line(line, op_pos)] = stack[-1]
