@@ -304,3 +304,17 @@ def test_scipy_exec_template_in_state_is_flagged() -> None:
     assert "DZ-PKL-007" in rules(scan_bytes(proto(4, body)))
     body = stack_global("statsmodels.distributions.edgeworth", "ExpandedNormal") + b")\x81."
     assert worst(scan_bytes(proto(4, body[:-1]))) == Severity.CRITICAL
+
+
+def test_array_bytes_are_not_probed_as_pickles() -> None:
+    import random
+    import time
+
+    rng = random.Random(7)
+    blobs = [bytes([b"(]}c"[i % 4]]) + rng.randbytes(200_000) for i in range(40)]
+    data = pickle.dumps(blobs, protocol=4)
+    start = time.perf_counter()
+    found = scan_bytes(data)
+    assert worst(found) < Severity.MEDIUM
+    assert not any(f.location.members for f in found)
+    assert time.perf_counter() - start < 2.0
