@@ -84,6 +84,8 @@ class ScanContext:
     unpacked: int = 0
     formats: list[str] = field(default_factory=list)
     dispatch: Callable[[Blob, ScanContext, str | None], Iterator[Finding]] | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    """Run-wide settings some scanners read, e.g. ``advisory_db`` (a path)."""
 
     def __post_init__(self) -> None:
         if not self.deadline:

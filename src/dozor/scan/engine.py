@@ -58,10 +58,12 @@ def dispatch(blob: Blob, ctx: ScanContext, kind: str | None) -> Iterator[Finding
             )
 
 
-def scan_file(path: str, display: str, limits: Limits) -> tuple[list[Finding], ScannedFile]:
+def scan_file(
+    path: str, display: str, limits: Limits, options: dict[str, str] | None = None
+) -> tuple[list[Finding], ScannedFile]:
     """Scan one file on disk; never raises for bad content."""
     start = time.perf_counter()
-    ctx = ScanContext(limits=limits, dispatch=dispatch)
+    ctx = ScanContext(limits=limits, dispatch=dispatch, options=dict(options or {}))
     size = os.path.getsize(path)
     findings: list[Finding] = []
     if size:
@@ -99,13 +101,13 @@ def collect(paths: Iterable[str | os.PathLike[str]], errors: list[str]) -> list[
 
 
 Result = tuple[list[Finding], ScannedFile | None, str]
-Job = tuple[str, str, Limits]
+Job = tuple[str, str, Limits, dict[str, str]]
 
 
 def _worker(args: Job) -> Result:
-    path, display, limits = args
+    path, display, limits, options = args
     try:
-        findings, scanned = scan_file(path, display, limits)
+        findings, scanned = scan_file(path, display, limits, options)
         return findings, scanned, ""
     except OSError as exc:
         return [], None, f"{display}: cannot read ({exc.strerror or exc})"
@@ -141,6 +143,7 @@ def scan_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
     limits: Limits | None = None,
+    options: dict[str, str] | None = None,
     workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[ScannedFile | None], None] | None = None,
@@ -154,7 +157,8 @@ def scan_paths(
     files = collect(paths, report.errors)
     if on_total:
         on_total(len(files))
-    jobs: list[Job] = [(str(f), str(f), limits) for f in files]
+    opts = dict(options or {})
+    jobs: list[Job] = [(str(f), str(f), limits, opts) for f in files]
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     n_workers = max(1, min(n_workers, len(jobs)))
 

@@ -47,7 +47,61 @@ def sniff_all(blob: Blob) -> list[str]:
     kinds = [kind] if kind else []
     if kind in _POLYGLOT_HOSTS and _has_zip_end(blob.data):
         kinds.append("zip")
+    if kind is None and _is_text(blob.data):
+        kinds = text_kinds(blob.name)
     return kinds
+
+
+def text_kinds(name: str) -> list[str]:
+    """Scanners for a text file. Source, lock and manifest files are known by their
+    names (as every code scanner knows them); every text file is checked for secrets.
+    Binary formats never get here: magic numbers are checked first."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    low = base.lower()
+    if low.endswith(".ipynb"):
+        return ["notebook"]  # cells and outputs: code rules and secrets per cell
+    kinds: list[str] = []
+    if low.endswith((".py", ".pyw", ".pyi")):
+        kinds.append("python-code")
+    elif _is_dependency_file(low):
+        kinds.append("deps")
+    elif _is_manifest(low):
+        kinds.append("manifest")
+    kinds.append("secrets")
+    return kinds
+
+
+def _is_dependency_file(low: str) -> bool:
+    return (
+        low in ("pyproject.toml", "poetry.lock", "uv.lock", "pipfile.lock", "pipfile",
+                "setup.cfg", "pylock.toml")
+        or (low.startswith("requirements") and low.endswith((".txt", ".in")))
+        or low.endswith(".requirements.txt")
+        or (low.startswith("constraints") and low.endswith(".txt"))
+    )
+
+
+def _is_manifest(low: str) -> bool:
+    return (
+        low == "dockerfile"
+        or low.startswith("dockerfile.")
+        or low.endswith((".dockerfile", ".containerfile"))
+        or low == "containerfile"
+        or low.endswith((".yaml", ".yml"))
+    )
+
+
+def _is_text(data: Buffer) -> bool:
+    """No NUL byte and valid UTF-8 in the first 8 KiB (a cut character at the end is
+    fine)."""
+    head = bytes(data[:8192])
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4
+    return True
 
 
 # Formats read from the start whose files could also be read as a zip from the end.
