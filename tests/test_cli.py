@@ -63,6 +63,8 @@ def test_exit_2_on_usage_and_io_errors(tree: Path) -> None:
     assert run("scan", str(tree), "--fail-on", "severe")[0] == 2
     assert run("scan", str(tree), "--format", "xml")[0] == 2
     assert run("scan")[0] == 2
+    code, out = run("scan", str(tree), "--advisory-db", str(tree / "no-such-db"))
+    assert code == 2 and "advisory-db" in out
     assert run("scan", str(tree), "--output", str(tree / "nope" / "r.json"))[0] == 2
 
 

@@ -59,10 +59,10 @@ def _root(
 @app.command()
 def scan(
     paths: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="Files or folders to scan (folders are walked recursively).",
                        show_default=False),
-    ],
+    ] = None,
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="Report format.")
     ] = Format.console,
@@ -95,6 +95,16 @@ def scan(
         bool, typer.Option("--verbose", "-v", help="Console report: also list every file "
                            "scanned and show full evidence.")
     ] = False,
+    installed: Annotated[
+        bool, typer.Option("--installed", help="Also audit the packages installed in the "
+                           "Python environment dozor runs in (offline advisory database).")
+    ] = False,
+    advisory_db: Annotated[
+        Path | None,
+        typer.Option("--advisory-db", help="Use this OSV export (a folder, zip or tar of OSV "
+                     "JSON/YAML files) instead of the bundled advisory snapshot.",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Scan model files, archives and folders statically; nothing is ever loaded or run.
 
@@ -110,6 +120,8 @@ def scan(
       dozor scan models/ --format sarif --output dozor.sarif
 
       dozor scan checkpoint.ckpt --fail-on high
+
+      dozor scan . --installed          (a repository, plus this Python environment)
     """
     from dozor.findings import Severity
     from dozor.policy import PolicyError, load_policy
@@ -126,8 +138,22 @@ def scan(
             raise _fail(f"--fail-on: {exc}") from None
     if output is not None and output.parent and not output.parent.is_dir():
         raise _fail(f"--output: folder {output.parent} does not exist")
+    if not paths and not installed:
+        raise _fail("nothing to scan: give files or folders, or --installed")
+    options: dict[str, str] = {}
+    if advisory_db is not None:
+        if not advisory_db.exists():
+            raise _fail(f"--advisory-db: {advisory_db} does not exist")
+        options["advisory_db"] = str(advisory_db)
 
-    report = _run_scan(paths, policy.limits, workers, progress)
+    report = _run_scan(paths or [], policy.limits, options, workers, progress)
+    if installed:
+        try:
+            from dozor.scan.deps.environment import scan_installed
+        except ImportError:
+            raise _fail("--installed needs the dependency scanner, which is not installed") \
+                from None
+        report.findings.extend(scan_installed(options))
     policy.apply(report)
     _render(report, fmt.value, output, verbose)
     if report.errors:
@@ -137,12 +163,12 @@ def scan(
     raise typer.Exit(EXIT_FINDINGS if report.at_least(threshold) else EXIT_CLEAN)
 
 
-def _run_scan(paths: list[Path], limits, workers, progress: bool):  # type: ignore[no-untyped-def]
+def _run_scan(paths: list[Path], limits, options, workers, progress: bool):  # type: ignore[no-untyped-def]
     from dozor.scan.engine import scan_paths
 
     show = progress and sys.stderr.isatty()
     if not show:
-        return scan_paths(paths, limits=limits, workers=workers)
+        return scan_paths(paths, limits=limits, options=options, workers=workers)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -167,8 +193,8 @@ def _run_scan(paths: list[Path], limits, workers, progress: bool):  # type: igno
         def on_done(_: object) -> None:
             bar.advance(task)
 
-        return scan_paths(paths, limits=limits, workers=workers, on_total=on_total,
-                          on_done=on_done)
+        return scan_paths(paths, limits=limits, options=options, workers=workers,
+                          on_total=on_total, on_done=on_done)
 
 
 def _render(report, fmt: str, output: Path | None, verbose: bool) -> None:  # type: ignore[no-untyped-def]
