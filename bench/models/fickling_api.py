@@ -7,6 +7,7 @@ zip-like or .pt/.pth -> ``scan_zip_archive``; a valid pickle or .bin/.pkl/.pickl
 
 Prints one JSON object; exit code 1 = unsafe, 0 = safe, 2 = error, 3 = not scanned.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,11 @@ def main(path: str) -> int:
         from fickling.loader import scan_file, scan_zip_archive
         from fickling.polyglot import find_file_properties  # needs torch
     except Exception as e:  # noqa: BLE001
-        print(json.dumps({"route": "error", "error": f"cannot import fickling: {type(e).__name__}: {e}"}))
+        print(
+            json.dumps(
+                {"route": "error", "error": f"cannot import fickling: {type(e).__name__}: {e}"}
+            )
+        )
         return 2
 
     if os.path.isdir(path):
@@ -44,9 +49,16 @@ def main(path: str) -> int:
         return 2
     unsafe = [r for r in results if not r.is_safe]
     errors = [err for r in results for err in r.errors]
-    print(json.dumps({"route": route, "members": len(results),
-                      "severity": max((r.severity.name for r in unsafe), default="LIKELY_SAFE"),
-                      "errors": errors[:5]}))
+    print(
+        json.dumps(
+            {
+                "route": route,
+                "members": len(results),
+                "severity": max((r.severity.name for r in unsafe), default="LIKELY_SAFE"),
+                "errors": errors[:5],
+            }
+        )
+    )
     if unsafe:
         return 1
     return 2 if errors else 0
