@@ -126,7 +126,17 @@ def dozor_version() -> str:
     if not DOZOR.exists():
         return ""
     r = subprocess.run([str(DOZOR), "--version"], capture_output=True, text=True)
-    return (r.stdout.strip().split() or ["?"])[-1]
+    version = (r.stdout.strip().split() or ["?"])[-1]
+    git = ["git", "-C", str(ROOT)]
+    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    )
+    if rev.returncode == 0:
+        version += (
+            f" (commit {rev.stdout.strip()}{', src modified' if dirty.stdout.strip() else ''})"
+        )
+    return version
 
 
 def corpus_stamp() -> str:
@@ -459,7 +469,8 @@ def render(results: dict) -> str:
         f"{len({i['technique'] for i in mal})} attack techniques. "
         "Each tool runs once per item in its own process (two at a time), so a verdict belongs to exactly one file; "
         "a SavedModel folder is one item. Times include each tool's start-up, which dominates on small files, "
-        "so they are given as ratios to dozor, not as absolute claims."
+        "so they are given as ratios to dozor, not as absolute claims; on this shared machine the totals moved by up "
+        "to 3× between runs while the ratios moved much less."
     )
     w("")
     w(
@@ -490,7 +501,7 @@ def render(results: dict) -> str:
         w("")
     base = meta["totals"].get("dozor", 0.0)
     w(
-        "| tool | malicious flagged (recall) | benign flagged (false positives) | errors | not scanned | total time vs dozor |"
+        "| tool | malicious flagged (recall) | benign flagged (false positives) | errors | not scanned | total time vs dozor (below 1× = faster) |"
     )
     w("| --- | --- | --- | --- | --- | --- |")
     for t in tools:
