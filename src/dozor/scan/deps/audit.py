@@ -111,8 +111,10 @@ def unpinned(dep: Dependency, pkg: PackageAdvisories | None) -> Finding:
     allowed = list(dep.allowed) or [SpecifierSet()]
     admitted = pkg.admitted(allowed) if pkg else []
     ml = is_ml(dep.name)
+    # A range that admits a known-vulnerable release of an ML package fails the default
+    # policy; a range with no known advisory (a library's "numpy>=1.26") is reported low.
     if ml:
-        severity = Severity.MEDIUM
+        severity = Severity.MEDIUM if admitted else Severity.LOW
     else:
         severity = Severity.LOW if admitted else Severity.INFO
     shown = printable(dep.text, 120)
