@@ -34,6 +34,8 @@ HANDLERS: dict[str, str] = {
     "keras-config": "dozor.scan.models.keras:scan_keras_config",
     "onnx": "dozor.scan.models.onnx:scan_onnx",
     "tf-savedmodel": "dozor.scan.models.savedmodel:scan_savedmodel",
+    # text: serving manifests (Kubernetes, compose, Dockerfiles)
+    "manifest": "dozor.scan.iac.scan:scan_manifest",
     # dependency files: offline advisory audit
     "deps": "dozor.scan.deps.scan:scan_dependency_file",
 }
