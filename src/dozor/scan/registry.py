@@ -36,6 +36,9 @@ HANDLERS: dict[str, str] = {
     "tf-savedmodel": "dozor.scan.models.savedmodel:scan_savedmodel",
     # text: serving manifests (Kubernetes, compose, Dockerfiles)
     "manifest": "dozor.scan.iac.scan:scan_manifest",
+    # source code
+    "python-code": "dozor.scan.code.python_rules:scan_python",
+    "notebook": "dozor.scan.code.notebook:scan_notebook",
     # dependency files: offline advisory audit
     "deps": "dozor.scan.deps.scan:scan_dependency_file",
 }
