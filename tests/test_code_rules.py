@@ -51,6 +51,8 @@ FIRING = [
                     "keras.models.load_model('m.keras', safe_mode=False)"),
     ("DZ-CODE-001", "import tensorflow as tf\ntf.keras.models.load_model(p, safe_mode=False)"),
     ("DZ-CODE-001", "FAISS.load_local('idx', emb, allow_dangerous_deserialization=True)"),
+    ("DZ-CODE-001", "def test(d):\n    yaml = pytest.importorskip('yaml')\n"
+                    "    yaml.load(d, Loader=yaml.Loader)"),
     ("DZ-CODE-002", "import torch\ntorch.load('m.pt', weights_only=False)"),
     ("DZ-CODE-003", "import torch as t\nt.load('m.pt')"),
     ("DZ-CODE-003", "from torch import load\nload('m.pt', map_location='cpu')"),

@@ -179,7 +179,8 @@ class PatternChecker:
     def _resolve(self, node: ast.expr) -> str:
         """What `node` names, seen from the function being checked."""
         local = self.scope.assigned if self.scope is not self.found.module else ()
-        return self.imports.resolve(node, local) or ""
+        modules = {**self.found.module.modules, **self.scope.modules}
+        return self.imports.resolve(node, local, modules) or ""
 
     def _literal(self, node: ast.expr | None) -> str | None:
         """A string literal, or a name bound only to one literal in an enclosing scope."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 # Conventional aliases, used only when the module never binds the name itself (a
@@ -59,14 +59,17 @@ class Imports:
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 self.defined.update(t.id for t in targets if isinstance(t, ast.Name))
 
-    def resolve(self, node: ast.expr, local: Container[str] = ()) -> str | None:
+    def resolve(
+        self, node: ast.expr, local: Container[str] = (), modules: Mapping[str, str] | None = None
+    ) -> str | None:
         """The dotted name an expression stands for, with import aliases expanded.
 
         ``t.hub.load`` -> ``torch.hub.load``; ``eval`` -> ``builtins.eval`` unless the
         module defines its own. A variable the code binds itself (`local` names of the
         enclosing function, or module-level names) is not a library:
         ``yaml = YAML(); yaml.load(f)`` gives ``local:yaml.load``. None for anything that
-        is not a plain name or attribute chain.
+        is not a plain name or attribute chain. `modules` maps names bound by a dynamic
+        import (``yaml = pytest.importorskip("yaml")``) to the module.
         """
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
@@ -75,7 +78,9 @@ class Imports:
         if not isinstance(node, ast.Name):
             return None
         name = node.id
-        if name in local:
+        if modules and name in modules:
+            head = modules[name]
+        elif name in local:
             head = LOCAL + name
         elif name in self.aliases:
             head = self.aliases[name]

@@ -34,9 +34,14 @@ class Scope:
     """Name -> the string literals assigned to it (None for anything else)."""
     tars: set[str] = field(default_factory=set)
     """Names bound to an opened tar archive."""
+    modules: dict[str, str] = field(default_factory=dict)
+    """Names bound by a dynamic import: ``yaml = pytest.importorskip("yaml")``."""
 
     def bind(self, target: ast.AST, value: ast.AST | None) -> None:
         if isinstance(target, ast.Name):
+            module = _imported(value)
+            if module:
+                self.modules[target.id] = module
             if _is_dumps(value):
                 what: str | None = DUMPED
             else:
@@ -68,6 +73,17 @@ class Scope:
 
 DUMPED = "\x00dumps()"
 """Marks a name bound to the result of a ``dumps`` call (not a string a file contains)."""
+
+
+def _imported(node: ast.AST | None) -> str:
+    """The module a call like ``importlib.import_module("yaml")`` imports, or ``""``."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return ""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name in ("import_module", "importorskip", "__import__"):
+        return string(node.args[0]) or ""
+    return ""
 
 
 def _is_dumps(node: ast.AST | None) -> bool:
