@@ -152,7 +152,8 @@ case("password-python", "password", "Zq7" + rand("pw", 9) + "!x", 'DB_PASSWORD =
 case("password-yaml", "password", rand("pwy", 14), "  password: {}")
 case("wandb-netrc", "wandb", rand("wbn", 40, HEX),
      "machine api.wandb.ai\n  login user\n  password {}")
-case("password-netrc", "password", "Rt9" + rand("nrc", 12), "machine db.example.net login ml password {}")
+case("password-netrc", "password", "Rt9" + rand("nrc", 12),
+     "machine db.example.net login ml password {}")
 case("password-pydantic", "password", "v9" + rand("pwp", 12), 'db_password: str = "{}"')
 case("secret-json", "generic-secret", rand("cs", 32), '{{"client_secret": "{}"}}')
 case("token-shell", "generic-secret", rand("tok", 40), "export API_TOKEN={}")
