@@ -8,10 +8,12 @@ dispatches it again, with depth, size and time limits kept in one place.
 
 from __future__ import annotations
 
+import io
 import mmap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from dozor.findings import Finding, Location, Severity
 
@@ -177,3 +179,59 @@ def printable(data: bytes | str, limit: int = 120) -> str:
         data = data.decode("utf-8", "backslashreplace")
     text = data.encode("unicode_escape").decode("ascii")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class BufferFile(io.RawIOBase):
+    """A seekable read-only file over a bytes-like object (bytes, memoryview, mmap), no copy."""
+
+    def __init__(self, data: Buffer) -> None:
+        super().__init__()
+        view = memoryview(data)
+        if view.ndim != 1 or view.format != "B":
+            view = view.cast("B")  # byte-for-byte view of any contiguous buffer
+        self._view: memoryview | None = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        view = self._view
+        if view is None:
+            raise ValueError("I/O operation on closed buffer")
+        out = memoryview(buffer).cast("B")
+        n = max(0, min(len(out), len(view) - self._pos))
+        out[:n] = view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._view is None:
+            raise ValueError("I/O operation on closed buffer")
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = len(self._view) + offset
+        else:
+            raise ValueError(f"bad whence {whence}")
+        if pos < 0:
+            raise OSError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        super().close()

@@ -10,9 +10,8 @@ import io
 from collections.abc import Iterator
 
 from dozor.findings import Finding, Severity
-from dozor.scan.base import Blob, ScanContext, finding, printable
+from dozor.scan.base import Blob, BufferFile, ScanContext, finding, printable
 from dozor.scan.containers.archive import FIX, duplicates, member_checks
-from dozor.scan.containers.tar_scan import BufferFile
 
 SCANNER = "7z"
 

@@ -13,40 +13,19 @@ import tarfile
 from collections.abc import Iterator
 
 from dozor.findings import Finding, Severity
-from dozor.scan.base import Blob, Buffer, LimitExceeded, ScanContext, finding, printable
+from dozor.scan.base import (
+    Blob,
+    Buffer,
+    BufferFile,
+    LimitExceeded,
+    ScanContext,
+    finding,
+    printable,
+)
 from dozor.scan.containers.archive import FIX, duplicates, member_checks
 
 SCANNER = "tar"
 _LEGACY_TORCH = {"sys_info", "pickle", "storages", "tensors"}
-
-
-class BufferFile(io.RawIOBase):
-    """A read-only, seekable file over a buffer, without copying it."""
-
-    def __init__(self, data: Buffer) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
-        chunk = self._view[self._pos : self._pos + len(b)]
-        n = len(chunk)
-        b[:n] = chunk
-        self._pos += n
-        return n
 
 
 def scan_tar(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:

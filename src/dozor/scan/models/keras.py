@@ -37,7 +37,6 @@ import atexit
 import binascii
 import contextlib
 import importlib.util
-import io
 import json
 import os
 import re
@@ -53,6 +52,7 @@ from dozor.findings import Finding, Location, Severity
 from dozor.scan.base import (
     Blob,
     Buffer,
+    BufferFile,
     LimitExceeded,
     Limits,
     ScanContext,
@@ -947,62 +947,6 @@ def scan_keras_config(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
 # --- HDF5 -----------------------------------------------------------------------------------------
 
 
-class _ReadOnlyBuffer(io.RawIOBase):
-    """A seekable read-only file over a bytes-like object (bytes, memoryview, mmap), no copy."""
-
-    def __init__(self, data: Buffer) -> None:
-        super().__init__()
-        view = memoryview(data)
-        if view.ndim != 1 or view.format != "B":
-            view = view.cast("B")  # byte-for-byte view of any contiguous buffer
-        self._view: memoryview | None = view
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: Any) -> int:
-        view = self._view
-        if view is None:
-            raise ValueError("I/O operation on closed buffer")
-        out = memoryview(buffer).cast("B")
-        n = max(0, min(len(out), len(view) - self._pos))
-        out[:n] = view[self._pos : self._pos + n]
-        self._pos += n
-        return n
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self._view is None:
-            raise ValueError("I/O operation on closed buffer")
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = len(self._view) + offset
-        else:
-            raise ValueError(f"bad whence {whence}")
-        if pos < 0:
-            raise OSError("negative seek position")
-        self._pos = pos
-        return pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def close(self) -> None:
-        if self._view is not None:
-            self._view.release()
-            self._view = None
-        super().close()
-
-
 def hdf5_offset(data: Buffer) -> int | None:
     """Where the HDF5 superblock signature is (0, 512, 1024, ...), or None."""
     size = len(data)
@@ -1173,7 +1117,7 @@ def _inspect_hdf5(data: Buffer, location: Location, seconds: float) -> tuple[lis
     ctx = ScanContext(limits=Limits(seconds_per_file=seconds))
     results: list[Finding] = []
     attrs: _Attrs = []
-    source = _ReadOnlyBuffer(data)
+    source = BufferFile(data)
     h5file = None
     try:
         try:
