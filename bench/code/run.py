@@ -628,9 +628,14 @@ def markdown(res: dict) -> str:
     )
     out.append("")
     out.append(
+        "Reproduce: `python bench/code/run.py --big --write-docs` (peers are installed into `bench/.venvs/` on first use; "
+        "raw findings and per-case verdicts in `bench/code/corpus/results.json`; `--report-only` rebuilds this section from them)."
+    )
+    out.append("")
+    out.append(
         "A finding counts for a case when it is in the same file and within ±2 lines of the case (the cases of a file "
-        "are far enough apart that one line points at one case; for a Pipfile.lock entry, between its name and version "
-        "lines). dozor's notebook findings name the cell and the line in it; detect-secrets and Checkov report the line of "
+        "are far enough apart that one line points at one case; for a case spanning a multi-line call, an `args:` list or a "
+        "Pipfile.lock entry, anywhere in that span). dozor's notebook findings name the cell and the line in it; detect-secrets and Checkov report the line of "
         "the raw `.ipynb` JSON. pip-audit reports packages, so it is matched by file and package name. Checkov reports its "
         "Kubernetes and Dockerfile checks on the whole resource, so such a check counts only for cases of its topic "
         "(`CHECKOV_TOPICS` in `run.py`). Every severity counts except INFO (dozor's notes such as which advisory snapshot "
@@ -724,7 +729,8 @@ def markdown(res: dict) -> str:
 
     out += ["", "### Offline behaviour of the peers", ""]
     for note in res["notes"]:
-        out.append(f"- {note}")
+        # a refused connection is the point here; the proxy details are not
+        out.append(f"- {re.sub(r' [(]Caused by [^`]*`', ' (connection refused)`', note)}")
 
     if res.get("big"):
         big = res["big"]
@@ -762,6 +768,28 @@ def markdown(res: dict) -> str:
                 + ("; ".join(f"`{x}`" for x in d.get("listed", [])) or "none")
                 + ".",
             ]
+
+    if "dozor" in tools:
+        v_med = res["verdicts_medium"]
+        missed = [c for c in cases if c["label"] == "positive" and v_all[c["id"]]["dozor"] is False]
+        flagged = [c for c in cases if c["label"] == "negative" and v_all[c["id"]]["dozor"]]
+        low_only = [
+            c
+            for c in cases
+            if c["label"] == "positive" and v_all[c["id"]]["dozor"] and not v_med[c["id"]]["dozor"]
+        ]
+
+        def names(cs: list[dict]) -> str:
+            return "; ".join(f"`{c['what']}` (`{c['file']}:{c['line']}`)" for c in cs) or "none"
+
+        out += [
+            "",
+            "### dozor: what to fix",
+            "",
+            f"- Missed positives: {names(missed)}.",
+            f"- Flagged negatives: {names(flagged)}.",
+            f"- Positives reported only at LOW (below the default `--fail-on medium`): {names(low_only)}.",
+        ]
 
     out += [
         "",
@@ -822,8 +850,19 @@ def main() -> None:
     ap.add_argument("--big-runs", type=int, default=3)
     ap.add_argument("--upgrade", action="store_true", help="reinstall the peers' latest releases")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument(
+        "--report-only", action="store_true", help="rebuild the report from <corpus>/results.json"
+    )
     args = ap.parse_args()
     tools = args.tools.split(",")
+    if args.report_only:
+        res = json.loads((args.corpus / "results.json").read_text())
+        section = markdown(res)
+        (args.corpus / "results.md").write_text(section)
+        if args.write_docs:
+            write_docs(section)
+            print(f"wrote the section to {DOCS}")
+        return
 
     for tool in tools:
         if tool != "dozor":
