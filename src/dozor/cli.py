@@ -8,6 +8,7 @@ Exit codes (the same for every verb):
 
 from __future__ import annotations
 
+import importlib
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,8 +17,17 @@ from typing import Annotated
 import typer
 
 from dozor import __version__
+from dozor.cli_support import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, fail
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Verbs that live beside their library: each module has `register(app)` and imports
+# nothing heavy at module level, so `dozor --help` stays fast.
+VERB_MODULES = (
+    "dozor.guard.cli",
+    "dozor.redteam.cli",
+    "dozor.data.cli",
+    "dozor.robust.cli",
+    "dozor.supply.cli",
+)
 
 app = typer.Typer(
     name="dozor",
@@ -36,9 +46,7 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"dozor: error: {message}", err=True)
-    return typer.Exit(EXIT_ERROR)
+_fail = fail
 
 
 def _version(value: bool) -> None:
@@ -207,6 +215,20 @@ def _render(report, fmt: str, output: Path | None, verbose: bool) -> None:  # ty
             render_to(report, fmt, sys.stdout, base_dir=Path.cwd(), verbose=verbose)
     except OSError as exc:
         raise _fail(f"cannot write report: {exc.strerror or exc}") from None
+
+
+def _register_verbs() -> None:
+    for name in VERB_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that part of dozor is not in this build
+            raise
+        module.register(app)
+
+
+_register_verbs()
 
 
 def main() -> None:
