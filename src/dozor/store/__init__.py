@@ -141,7 +141,8 @@ class Store:
                 "pip install 'dozor[postgres]' for PostgreSQL"
             ) from None
         except (sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open the store {_safe_url(url)}: {_first_line(exc)}") from None
+            message = f"cannot open the store {_safe_url(url)}: {_first_line(exc)}"
+            raise StoreError(message) from None
         # Appends to one stream must not interleave between reading the tail and writing.
         self._append_lock = threading.Lock()
 
