@@ -267,7 +267,7 @@ class _Guarded:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"store {_safe_url(self._url)}: {_first_line(exc)}") from None
 
-    def __exit__(self, *exc_info: Any) -> bool:
+    def __exit__(self, *exc_info: Any) -> None:
         try:
             self._ctx.__exit__(*exc_info)
         except sa.exc.SQLAlchemyError as exc:
@@ -276,7 +276,7 @@ class _Guarded:
             raise StoreError(
                 f"store {_safe_url(self._url)}: {_first_line(exc_info[1])}"
             ) from None
-        return False
+        return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
