@@ -44,6 +44,7 @@ class Format(StrEnum):
     console = "console"
     json = "json"
     sarif = "sarif"
+    html = "html"
 
 
 _fail = fail

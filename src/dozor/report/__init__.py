@@ -12,7 +12,7 @@ from typing import IO, Union
 
 from dozor.findings import Report
 
-FORMATS = ("console", "json", "sarif")
+FORMATS = ("console", "json", "sarif", "html")
 
 Target = Union[IO[str], str, "os.PathLike[str]"]
 
@@ -56,6 +56,10 @@ def _render_text(
         from dozor.report import sarif
 
         return sarif.render(report, base_dir) + "\n"
+    if fmt == "html":
+        from dozor.report import html
+
+        return html.render(report)
     import io
 
     from rich.console import Console
