@@ -81,7 +81,7 @@ def test_render_to_stream_and_path(tmp_path: Path) -> None:
 
 
 def test_render_to_rejects_unknown_format(tmp_path: Path) -> None:
-    assert FORMATS == ("console", "json", "sarif")
-    with pytest.raises(ValueError, match="choose one of console, json, sarif"):
-        render_to(report(), "html", tmp_path / "x")
+    assert FORMATS == ("console", "json", "sarif", "html")
+    with pytest.raises(ValueError, match="choose one of console, json, sarif, html"):
+        render_to(report(), "pdf", tmp_path / "x")
     assert not (tmp_path / "x").exists()
