@@ -1,0 +1,552 @@
+"""The recognisers: one combined expression for shaped values, then word-level passes.
+
+Why one combined pass for shaped values. Emails, URLs, IP addresses, dates, IBANs and
+runs of digits are found by a single alternation, left to right, without overlaps: a
+run of digits is classified exactly once (card, SNILS, INN, passport, SSN, phone) by
+its digit count, grouping, check digits and the context words before it. That is what
+keeps a phone recogniser from firing inside an INN, a passport, an IP address or a card
+number (Presidio's phone recogniser runs independently of the others and does), and it
+costs one scan of the text however many entity types are asked for.
+
+Names and addresses are word-level: capitalised word sequences checked against given
+name and surname lists (Faker's, MIT), Russian patronymic endings and titles; US street
+addresses by house number + street suffix, Russian ones by "ул./пр./д./кв." markers.
+
+Every pattern is bounded (counted repeats, possessive digit runs), so no input makes the
+engine backtrack; text longer than `MAX_TEXT` is cut (a data scanner passes values or
+bounded chunks).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from dozor.detect.pii.validators import (
+    card_brand,
+    iban_ok,
+    inn_ok,
+    luhn_ok,
+    nanp_ok,
+    ru_phone_ok,
+    snils_ok,
+    ssn_ok,
+)
+
+EMAIL = "EMAIL"
+PHONE = "PHONE"
+CREDIT_CARD = "CREDIT_CARD"
+IBAN = "IBAN"
+IP_ADDRESS = "IP_ADDRESS"
+DATE_OF_BIRTH = "DATE_OF_BIRTH"
+PERSON = "PERSON"
+ADDRESS = "ADDRESS"
+RU_PASSPORT = "RU_PASSPORT"
+RU_INN = "RU_INN"
+RU_SNILS = "RU_SNILS"
+US_SSN = "US_SSN"
+URL = "URL"
+
+ENTITIES: tuple[str, ...] = (
+    EMAIL, PHONE, CREDIT_CARD, IBAN, IP_ADDRESS, DATE_OF_BIRTH, PERSON, ADDRESS,
+    RU_PASSPORT, RU_INN, RU_SNILS, US_SSN, URL,
+)
+"""Every entity type `find_pii` can report."""
+
+MAX_TEXT = 1_000_000
+"""Characters examined per call; callers split longer text."""
+CONTEXT_WINDOW = 48
+"""Characters before a candidate searched for context words."""
+
+
+@dataclass(frozen=True)
+class PiiMatch:
+    """One personal value found in a text."""
+
+    entity: str
+    """Entity type, one of `ENTITIES`."""
+    start: int
+    """Offset of the first character in the text."""
+    end: int
+    """Offset after the last character."""
+    text: str
+    """The matched value itself (callers redact it before showing it anywhere)."""
+    score: float
+    """Confidence 0..1: the pattern's base score, raised by validators and context."""
+
+
+# ---------------------------------------------------------------------------------------
+# Context words (lower case; a stem matches any word that starts with it)
+# ---------------------------------------------------------------------------------------
+
+_CONTEXT: dict[str, tuple[str, ...]] = {
+    PHONE: ("phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact",
+            "телефон", "тел", "моб", "сот", "звон", "номер тел", "факс"),
+    CREDIT_CARD: ("card", "visa", "mastercard", "amex", "credit", "debit", "карт"),
+    RU_INN: ("инн", "inn", "taxpayer", "налогоплат", "tin"),
+    RU_SNILS: ("снилс", "snils", "страхов", "pension"),
+    RU_PASSPORT: ("паспорт", "passport", "серия", "series", "выдан"),
+    US_SSN: ("ssn", "social security", "social sec", "ss#", "ss #"),
+    DATE_OF_BIRTH: ("born", "birth", "dob", "d.o.b", "рожд", "родил", "д.р", "д/р",
+                    "birthday", "возраст"),
+    IBAN: ("iban", "account", "bank", "счет", "счёт"),
+}
+
+
+def _context_of(text: str, start: int, extra: str) -> str:
+    return (text[max(0, start - CONTEXT_WINDOW) : start] + " " + extra).lower()
+
+
+def _has(ctx: str, entity: str) -> bool:
+    return any(word in ctx for word in _CONTEXT[entity])
+
+
+# ---------------------------------------------------------------------------------------
+# The combined pass
+# ---------------------------------------------------------------------------------------
+
+_TLDS = (
+    "com|org|net|edu|gov|io|ai|ru|su|рф|info|biz|co|uk|de|fr|us|ca|au|in|me|app|dev|"
+    "ly|tv|cn|jp|nl|es|it|pl|ua|by|kz|eu"
+)
+_MONTHS_EN = (
+    "january|february|march|april|may|june|july|august|september|october|november|"
+    "december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
+)
+_MONTHS_RU = (
+    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря"
+)
+_SEP = r"(?:[ \u00a0]?[\-.\u2013][ \u00a0]?|[ \u00a0])"
+_GROUP = r"(?:\(\d{1,5}\)|\d++)"
+
+_COMBINED = re.compile(
+    r"(?P<email>(?<![\w.%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}+@"
+    r"(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w\-]))"
+    r"|(?P<url>\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]{2,2000}"
+    r"|(?<![@\w.\-])(?:[a-z0-9][a-z0-9\-]{0,62}\.){1,4}(?:" + _TLDS + r")\b"
+    r"(?!\.\w|@|-)(?:/[^\s<>\"'`]{0,2000})?)"
+    r"|(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w))"
+    r"|(?P<ipv6>(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
+    r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.]))"
+    r"|(?P<date>(?<![\w.,/\-])(?:\d{4}[\-./]\d{1,2}[\-./]\d{1,2}"
+    r"|\d{1,2}[\-./]\d{1,2}[\-./](?:\d{4}|\d{2})"
+    r"|\d{1,2}(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?i:" + _MONTHS_EN + r")\.?,?[ \u00a0]+\d{4}"
+    r"|(?i:" + _MONTHS_EN + r")\.?[ \u00a0]+\d{1,2}(?:st|nd|rd|th)?,?[ \u00a0]+\d{4}"
+    r"|\d{1,2}[ \u00a0]+(?i:" + _MONTHS_RU + r")[ \u00a0]+\d{4}(?:[ \u00a0]?г\.?)?)"
+    r"(?![\w/]|[\-.]\d))"
+    r"|(?P<iban>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?\b)"
+    r"|(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
+    r"(?:(?i:номер|№|no\.?|number|n)[ \u00a0:]*)?\d{6}(?!\d))"
+    r"|(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
+    + r"){0,9}+(?:[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6})?(?![\w@]|[.,]\d))"
+)
+
+
+def _date_ok(value: str) -> bool:
+    nums = [int(x) for x in re.findall(r"\d+", value)]
+    if len(nums) == 3 and not re.search(r"[A-Za-zА-Яа-я]", value):
+        if nums[0] > 31:  # year first
+            year, a, b = nums
+            month, day = a, b
+        else:
+            day, month, year = nums
+            if month > 12 and day <= 12:
+                day, month = month, day
+        return 1 <= month <= 12 and 1 <= day <= 31 and (year < 100 or 1890 <= year <= 2100)
+    return len(nums) == 2 and 1 <= nums[0] <= 31 and 1890 <= nums[1] <= 2100
+
+
+def _ipv4_ok(value: str) -> bool:
+    parts = value.split(".")
+    return all(len(p) <= 3 and int(p) <= 255 and (p == "0" or p[0] != "0") for p in parts)
+
+
+def _ipv6_ok(value: str) -> bool:
+    if value.count(":") < 2 or not any(c.isalnum() for c in value):
+        return False
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    # "12:30:45" is a time, "1::2" a ratio: demand a compressed form with hex or 8 groups
+    return value.count(":") >= 7 or ("::" in value and len(value) >= 6)
+
+
+_URL_TRAIL = ".,;:!?)]}'\""
+
+
+def _trim_url(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in _URL_TRAIL:
+        if text[end - 1] == ")" and text[start:end].count("(") >= text[start:end].count(")"):
+            break
+        end -= 1
+    return end
+
+
+@dataclass(frozen=True)
+class _Num:
+    digits: str
+    groups: tuple[int, ...]
+    plus: bool
+    paren: bool
+    ext: bool
+    seps: str
+
+
+_EXT = re.compile(r"[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6}$")
+_SPLIT = re.compile(r"[^\d]+")
+
+
+def _parse_num(value: str) -> _Num:
+    ext = _EXT.search(value)
+    core = value[: ext.start()] if ext else value
+    groups = tuple(len(g) for g in _SPLIT.split(core) if g)
+    seps = "".join(sorted({c for c in core if not c.isdigit() and c not in "+()"}))
+    return _Num("".join(ch for ch in core if ch.isdigit()), groups, core.startswith("+"),
+                "(" in core, ext is not None, seps)
+
+
+def _classify(value: str, ctx: str) -> tuple[str, float] | None:  # noqa: C901, PLR0911, PLR0912
+    """The entity type and score of a run of digits, or None."""
+    n = _parse_num(value)
+    d, g, k = n.digits, n.groups, len(n.digits)
+    if k < 7 or k > 19:
+        return None
+    plain = len(g) == 1 and not n.plus
+    # cards: 12-19 digits, issuer range, Luhn, grouped in fours (Amex 4-6-5, Diners 4-6-4)
+    if 12 <= k <= 19 and not n.plus and not n.paren and not n.ext and (
+        plain or all(x == 4 for x in g[:-1]) or g in ((4, 6, 5), (4, 6, 4))
+    ) and luhn_ok(d) and card_brand(d):
+        if not (plain and k == 12 and inn_ok(d) and _has(ctx, RU_INN)):
+            return CREDIT_CARD, 0.95 if _has(ctx, CREDIT_CARD) else 0.85
+    # SNILS: 123-456-789 01 or 11 plain digits
+    if k == 11 and (g in ((3, 3, 3, 2), (9, 2)) or plain) and not n.plus and snils_ok(d):
+        if _has(ctx, RU_SNILS):
+            return RU_SNILS, 0.95
+        if not plain:
+            return RU_SNILS, 0.85
+        if not (ru_phone_ok(d) or _has(ctx, PHONE)):
+            return RU_SNILS, 0.55
+    # INN: 10 or 12 plain digits with check digits
+    if plain and k in (10, 12) and inn_ok(d):
+        if _has(ctx, RU_INN):
+            return RU_INN, 0.95
+        if not (_has(ctx, PHONE) or _has(ctx, RU_PASSPORT)):
+            return RU_INN, 0.7 if k == 12 else 0.5
+    # passport: 45 09 123456, 4509 123456, or 10 digits next to a passport word
+    if k == 10 and not n.plus and (g in ((2, 2, 6), (4, 6)) or plain):
+        if _has(ctx, RU_PASSPORT):
+            return RU_PASSPORT, 0.9
+        if g == (2, 2, 6) and n.seps.strip() == "":
+            return RU_PASSPORT, 0.6
+        if g == (4, 6) and n.seps.strip() == "":
+            return RU_PASSPORT, 0.4
+    # US SSN: 123-45-6789 (or 9 digits next to "SSN")
+    if k == 9 and not n.plus and (g == (3, 2, 4) or plain) and ssn_ok(d):
+        if _has(ctx, US_SSN):
+            return US_SSN, 0.95
+        if g == (3, 2, 4) and len(n.seps) == 1:
+            return US_SSN, 0.6
+    return _classify_phone(n, ctx)
+
+
+def _classify_phone(n: _Num, ctx: str) -> tuple[str, float] | None:  # noqa: PLR0911
+    d, g, k = n.digits, n.groups, len(n.digits)
+    ctx_hit = _has(ctx, PHONE)
+    if len(g) > 1 and g[-1] == 1:
+        return None  # "555-123-4567 2": a count after the number, not part of it
+    if n.plus:
+        if d.startswith("7") and k != 11:
+            return None
+        if d.startswith("1") and not nanp_ok(d):
+            return None
+        if 8 <= k <= 15 and (len(g) > 1 or ctx_hit or k >= 10):
+            return PHONE, 0.9 if ctx_hit else 0.75
+        return None
+    if any(x > 4 for x in g[1:]) and not (len(g) == 2 and g[0] <= 3):
+        return None  # national numbers are written in short groups after the first
+    if d.startswith("00") and 10 <= k <= 17:
+        rest = d[2:]
+        if rest.startswith("1") and nanp_ok(rest):
+            return PHONE, 0.8
+        if len(g) > 1:
+            return PHONE, 0.65 if not ctx_hit else 0.9
+    if ru_phone_ok(d):
+        if len(g) > 1:
+            return PHONE, 0.9 if ctx_hit else 0.75
+        return PHONE, 0.85 if ctx_hit else (0.55 if d[1] == "9" else 0.4)
+    if nanp_ok(d):
+        if len(g) > 1 and (g[-2:] == (3, 4) or n.paren):
+            return PHONE, 0.9 if ctx_hit else 0.75
+        return PHONE, 0.8 if ctx_hit else 0.4
+    if k == 7 and g in ((3, 4), (3, 2, 2)) and ctx_hit:
+        return PHONE, 0.7
+    if ctx_hit and 7 <= k <= 12 and len(g) > 1:
+        return PHONE, 0.6
+    return None
+
+
+def _classify_run(text: str, start: int, end: int, extra: str) -> list[tuple[int, int, str, float]]:
+    """Classify a run of digit groups; if the whole run is nothing, try its space-separated
+    parts (a phone followed by an unrelated count merges into one run)."""
+    value = text[start:end]
+    res = _classify(value, _context_of(text, start, extra))
+    if res:
+        return [(start, end, res[0], res[1])]
+    pieces = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^ \u00a0]+", value)]
+    if len(pieces) < 2 or len(pieces) > 10:
+        return []
+    out: list[tuple[int, int, str, float]] = []
+    i = 0
+    while i < len(pieces):
+        found = False
+        for j in range(len(pieces) - 1, i - 1, -1):
+            if i == 0 and j == len(pieces) - 1:
+                continue
+            s, e = pieces[i][0], pieces[j][1]
+            sub = text[s:e]
+            if not sub[:1].isdigit() and sub[:1] not in "+(":
+                continue
+            r = _classify(sub, _context_of(text, s, extra))
+            if r:
+                out.append((s, e, r[0], r[1]))
+                i = j + 1
+                found = True
+                break
+        if not found:
+            i += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------
+
+
+@cache
+def _names(kind: str) -> frozenset[str]:
+    words: set[str] = set()
+    for lang in ("en", "ru"):
+        data = resources.files("dozor.detect.pii").joinpath(f"data/{kind}_names_{lang}.txt")
+        words.update(w.strip().lower() for w in data.read_text("utf-8").splitlines() if w)
+    return frozenset(words)
+
+
+# Capitalised words that are also given names or surnames but mostly are not names.
+_COMMON = frozenset("""
+a an the i in on at of to for and or but not no yes my your our his her its their this that
+these those it we he she they you me him them mr mrs ms dr is are was were be been can will
+may june april august march jan mark bill rose grant hope faith joy dawn summer autumn
+winter spring art king young white black brown green gray grey long short little hill
+price bell wood stone street avenue road lane drive court park city state county north
+south east west new old page case chase miles mason carter cook baker miller hunter
+walker turner parker cole lee love best major sale sales hall field english french
+christian dear hi hello thanks thank please best regards sincerely monday tuesday
+wednesday thursday friday saturday sunday january february september october november
+december visa mastercard amex iban card account phone email address passport inn snils
+ssn date birth born name first last full id number total order invoice bank group
+company inc ltd llc corp team project data test user admin customer client manager
+""".split())
+_TITLES = re.compile(
+    r"(?:\b(?:mr|mrs|ms|miss|dr|prof|sir|madam|mx)\.?|\b(?:г-н|г-жа|господин|госпожа)\.?)"
+    r"[ \u00a0]*$",
+    re.IGNORECASE,
+)
+_NAME_CONTEXT = ("name", "имя", "фио", "ф.и.о", "contact", "patient", "employee", "author",
+                 "клиент", "сотрудник", "пациент", "my name is", "меня зовут", "signed",
+                 "dear", "уважаем", "person", "customer", "client", "user")
+_PATRONYMIC = re.compile(r"(?:ович|евич|ьич|ична|овна|евна|инична)$")
+_CAP_SEQ = re.compile(
+    r"(?<![\w\-])[A-ZА-ЯЁ][a-zа-яё'’]{1,24}(?:-[A-ZА-ЯЁ][a-zа-яё]{1,24})?"
+    r"(?:[ \u00a0]+(?:[A-Z]\.[ \u00a0]?)?[A-ZА-ЯЁ][a-zа-яё'’]{1,24}(?:-[A-ZА-ЯЁ][a-zа-яё]{1,24})?)"
+    r"{0,3}(?![\w])"
+)
+
+
+def _find_names(text: str, extra: str) -> list[tuple[int, int, str, float]]:
+    first, last = _names("first"), _names("last")
+    out: list[tuple[int, int, str, float]] = []
+    for m in _CAP_SEQ.finditer(text):
+        words = m.group().split()
+        low = [w.lower().strip("'’") for w in words]
+        # drop leading common words ("The", "Dear", a sentence start)
+        lead = 0
+        while lead < len(low) and low[lead] in _COMMON:
+            lead += 1
+        if lead == len(low):
+            continue
+        # a capitalised word before the first known name ("Yesterday John Smith")
+        known_at = [i for i, w in enumerate(low) if w in first or w in last]
+        if known_at and known_at[0] > lead and not any(_PATRONYMIC.search(w) for w in low):
+            lead = known_at[0]
+        s = m.start() + m.group().find(words[lead]) if lead else m.start()
+        words, low = words[lead:], low[lead:]
+        ctx = (text[max(0, s - 40) : s] + " " + extra).lower()
+        titled = bool(_TITLES.search(text[max(0, s - 12) : s]))
+        named_ctx = any(w in ctx for w in _NAME_CONTEXT)
+        known_first = sum(1 for w in low if w in first)
+        known_last = sum(1 for w in low if w in last or w.rstrip("а") in last)
+        patronymic = any(_PATRONYMIC.search(w) for w in low[1:])
+        commons = sum(1 for w in low if w in _COMMON)
+        score = 0.0
+        if len(words) >= 2 and commons == 0:
+            if patronymic and (known_first or known_last or len(words) == 3):
+                score = 0.9
+            elif known_first and known_last:
+                score = 0.85
+            elif known_first and low[0] in first:
+                score = 0.7
+            elif known_last and (titled or named_ctx):
+                score = 0.7
+            elif titled or named_ctx:
+                score = 0.6
+            elif known_last and len(words) == 2 and low[1] in last:
+                score = 0.55
+        elif len(words) == 1 and commons == 0:
+            if titled and (known_last or known_first):
+                score = 0.8
+            elif titled:
+                score = 0.6
+            elif named_ctx and (known_first or known_last):
+                score = 0.65
+            elif known_first and low[0] in first and known_last:
+                score = 0.5
+        if score:
+            out.append((s, m.end(), PERSON, score))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Addresses
+# ---------------------------------------------------------------------------------------
+
+_US_SUFFIX = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
+    "Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Loop|Pike|Plaza|"
+    "Alley|Crossing|Ridge|Heights|Hts|Point|Pt|Expressway|Freeway|Turnpike|Row|Walk|Path|"
+    "Run|Bend|Cove|Creek|Crest|Estates|Falls|Ferry|Fields|Forest|Fork|Fort|Garden|Gardens|"
+    "Gateway|Glen|Green|Grove|Harbor|Haven|Hill|Hills|Hollow|Island|Isle|Junction|Key|"
+    "Knoll|Knolls|Lake|Lakes|Landing|Light|Lodge|Manor|Meadow|Meadows|Mill|Mills|Mission|"
+    "Motorway|Mount|Mountain|Orchard|Oval|Overpass|Park|Pass|Passage|Pines|Plains|Port|"
+    "Prairie|Radial|Ranch|Rapids|Rest|River|Shoal|Shoals|Shore|Shores|Spring|Springs|"
+    "Station|Stream|Summit|Throughway|Trace|Track|Trafficway|Tunnel|Union|Valley|Via|"
+    "Viaduct|View|Views|Village|Ville|Vista|Wall|Well|Wells|Causeway|Center|Centre|Cliff|"
+    "Cliffs|Club|Common|Corner|Corners|Course|Courts|Curve|Dale|Dam|Divide|Extension|"
+    "Flat|Flats|Ford|Fords|Forge|Freeway|Parks|Ramp|Skyway|Spur|Stravenue|Underpass"
+)
+_US_ADDRESS = re.compile(
+    r"\b\d{1,6}[ \u00a0]+(?:[NSEW]\.?[ ]+)?(?:[A-Z][a-z]{1,20}[ \u00a0]+){1,3}"
+    r"(?:" + _US_SUFFIX + r")\b\.?"
+    r"(?:,?[ ]+(?:Apt\.?|Suite|Ste\.?|Unit|#)[ ]?\w{1,6})?"
+    r"(?:,?[ \n]+[A-Z][a-z]{1,20}(?:[ ][A-Z][a-z]{1,20}){0,2},[ ]?[A-Z]{2}[ ]+\d{5}(?:-\d{4})?)?"
+)
+_RU_ADDRESS = re.compile(
+    r"(?:(?:\d{6},?[ ]*)?(?:(?:г\.|город|пос\.|с\.|д\.|п\.|к\.|ст-ца|р-н)[ ]?[А-ЯЁ][\w\-]{1,30}"
+    r"(?:[ ][А-ЯЁ][\w\-]{1,30})?,?[ ]*){0,2})"
+    r"(?:ул\.|улица|пр\.|пр-т|проспект|пер\.|переулок|ш\.|шоссе|наб\.|набережная|бул\.|"
+    r"бульвар|пл\.|площадь|проезд|пр-д|алл\.|аллея|мкр\.?)[ ]?[А-ЯЁ0-9][\w\-]{0,30}"
+    r"(?:[ ][А-ЯЁа-яё][\w\-]{1,30}){0,2},?[ ]*(?:д\.|дом)[ ]?\d{1,4}(?:/\d{1,4})?[а-яА-Я]?"
+    r"(?:,?[ ]*(?:к\.|корп\.|стр\.)[ ]?\d{1,4})?(?:,?[ ]*(?:кв\.|квартира|оф\.)[ ]?\d{1,5})?"
+    r"(?:,[ ]*\d{6})?"
+)
+
+
+def _find_addresses(text: str) -> list[tuple[int, int, str, float]]:
+    out = [(m.start(), m.end(), ADDRESS, 0.75) for m in _US_ADDRESS.finditer(text)]
+    out += [(m.start(), m.end(), ADDRESS, 0.8) for m in _RU_ADDRESS.finditer(text)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------
+
+_WANTS_NUMERIC = frozenset({PHONE, CREDIT_CARD, RU_PASSPORT, RU_INN, RU_SNILS, US_SSN})
+
+
+def find_pii(
+    text: str,
+    *,
+    entities: Iterable[str] | None = None,
+    languages: Iterable[str] = ("en", "ru"),
+    min_score: float = 0.5,
+    context: str = "",
+) -> list[PiiMatch]:
+    """Personal data in `text`, as non-overlapping matches in text order.
+
+    `entities` limits the types reported (default: all of `ENTITIES`); `languages`
+    chooses the English and/or Russian name and address recognisers (shaped values are
+    found in any language); `context` is extra context text, such as a column name
+    ("phone", "ИНН"), that counts as if it stood before every value.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    text = text[:MAX_TEXT]
+    wanted = frozenset(entities) if entities is not None else frozenset(ENTITIES)
+    langs = frozenset(languages)
+    extra = context.lower()
+    spans: list[tuple[int, int, str, float]] = []
+    has_digit = any(c.isdigit() for c in text) if len(text) < 4096 else True
+    if has_digit or "@" in text or "." in text or ":" in text:
+        spans.extend(_combined(text, wanted, extra))
+    if PERSON in wanted:
+        spans.extend(_find_names(text, extra) if _may_hold_names(text, langs) else ())
+    if ADDRESS in wanted and has_digit:
+        spans.extend(_find_addresses(text))
+    spans = [s for s in spans if s[2] in wanted and s[3] >= min_score]
+    return [PiiMatch(e, s, t, text[s:t], round(sc, 3)) for s, t, e, sc in _resolve(spans)]
+
+
+def _may_hold_names(text: str, langs: frozenset[str]) -> bool:
+    if "en" in langs and re.search(r"[A-Z][a-z]", text):
+        return True
+    return "ru" in langs and re.search(r"[А-ЯЁ][а-яё]", text) is not None
+
+
+def _combined(text: str, wanted: frozenset[str], extra: str) -> list[tuple[int, int, str, float]]:
+    out: list[tuple[int, int, str, float]] = []
+    for m in _COMBINED.finditer(text):
+        kind = m.lastgroup
+        s, e = m.span()
+        if kind == "email":
+            out.append((s, e, EMAIL, 0.9))
+        elif kind == "url":
+            e = _trim_url(text, s, e)
+            scheme = text[s : s + 4].lower() in ("http", "ftp:", "www.")
+            out.append((s, e, URL, 0.8 if scheme else 0.55))
+        elif kind == "ipv4":
+            if _ipv4_ok(m.group()):
+                out.append((s, e, IP_ADDRESS, 0.85))
+        elif kind == "ipv6":
+            if _ipv6_ok(m.group()):
+                out.append((s, e, IP_ADDRESS, 0.85))
+        elif kind == "date":
+            if DATE_OF_BIRTH in wanted and _date_ok(m.group()):
+                if _has(_context_of(text, s, extra), DATE_OF_BIRTH):
+                    out.append((s, e, DATE_OF_BIRTH, 0.85))
+        elif kind == "iban":
+            if iban_ok(m.group()):
+                out.append((s, e, IBAN, 0.95 if _has(_context_of(text, s, extra), IBAN) else 0.9))
+        elif kind == "passport":
+            digit = re.search(r"\d", m.group())
+            ds = s + (digit.start() if digit else 0)
+            out.append((ds, e, RU_PASSPORT, 0.95))
+        elif kind == "num" and wanted & _WANTS_NUMERIC:
+            out.extend(_classify_run(text, s, e, extra))
+    return out
+
+
+def _resolve(spans: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Drop matches that overlap a stronger (higher score, then longer) one."""
+    if len(spans) < 2:
+        return spans
+    ranked = sorted(spans, key=lambda x: (-x[3], -(x[1] - x[0]), x[0]))
+    kept: list[tuple[int, int, str, float]] = []
+    for cand in ranked:
+        if all(cand[1] <= k[0] or cand[0] >= k[1] for k in kept):
+            kept.append(cand)
+    return sorted(kept)
