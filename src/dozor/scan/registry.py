@@ -41,6 +41,8 @@ HANDLERS: dict[str, str] = {
     "notebook": "dozor.scan.code.notebook:scan_notebook",
     # dependency files: offline advisory audit
     "deps": "dozor.scan.deps.scan:scan_dependency_file",
+    # documents: text hidden from readers (.docx, .pdf, .html, .md, .txt)
+    "document": "dozor.scan.documents:scan_document",
     # every text file except notebooks: credentials
     "secrets": "dozor.scan.secrets_scan:scan_secrets",
 }

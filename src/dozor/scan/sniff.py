@@ -27,6 +27,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xfd7zXZ\x00", "xz"),
     (b"\x04\x22\x4d\x18", "lz4"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"%PDF-", "document"),
 )
 
 
@@ -47,6 +48,8 @@ def sniff_all(blob: Blob) -> list[str]:
     kinds = [kind] if kind else []
     if kind in _POLYGLOT_HOSTS and _has_zip_end(blob.data):
         kinds.append("zip")
+    if kind == "zip" and _is_word_document(blob):
+        kinds.append("document")
     if kind is None and _is_text(blob.data):
         kinds = text_kinds(blob.name)
     return kinds
@@ -67,8 +70,24 @@ def text_kinds(name: str) -> list[str]:
         kinds.append("deps")
     elif _is_manifest(low):
         kinds.append("manifest")
+    elif low.endswith(_DOCUMENT_SUFFIXES):
+        kinds.append("document")  # hidden text a model would read
     kinds.append("secrets")
     return kinds
+
+
+_DOCUMENT_SUFFIXES = (".html", ".htm", ".xhtml", ".md", ".markdown", ".txt")
+
+
+def _is_word_document(blob: Blob) -> bool:
+    """A zip that holds word/document.xml (its name is in the first local header or the
+    central directory; the name of the file is only a hint)."""
+    data = blob.data
+    return (
+        blob.name.lower().endswith((".docx", ".docm"))
+        or b"word/document.xml" in bytes(data[:4096])
+        or b"word/document.xml" in bytes(data[-65536:])
+    )
 
 
 def _is_dependency_file(low: str) -> bool:
