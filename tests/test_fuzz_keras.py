@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dozor.findings import Finding, Location
-from dozor.scan.base import Blob, Limits, ScanContext
+from dozor.scan.base import Blob, Limits, ScanContext, ScanTimeout
 from dozor.scan.models.keras import HDF5_MAGIC, scan_hdf5, scan_keras_config
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,7 +25,11 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 def run(handler: Any, data: bytes) -> list[Finding]:
     # libhdf5 hangs on some mutations; the isolated child is then killed after this budget.
     ctx = ScanContext(limits=Limits(seconds_per_file=10))
-    found = list(handler(Blob(data, Location("fuzz")), ctx))
+    try:
+        found = list(handler(Blob(data, Location("fuzz")), ctx))
+    except ScanTimeout:
+        return []  # the engine reports this as DZ-GEN-002; on a loaded machine it can happen
+
     assert all(f.rule_id.startswith("DZ-KER-") for f in found)
     return found
 

@@ -31,7 +31,8 @@ def _write_set(folder: Path, hidden: bool) -> None:
         lines.append(pdf_text(72, 650, INJECTION, colour="1 1 1 rg"))
     (folder / "report.pdf").write_bytes(pdf(lines))
     style = ' style="display:none"' if hidden else ""
-    (folder / "notes.md").write_text(f"# Notes\n\n{VISIBLE}\n\n<div{style}>{INJECTION if hidden else 'ok'}</div>\n")
+    body = INJECTION if hidden else "ok"
+    (folder / "notes.md").write_text(f"# Notes\n\n{VISIBLE}\n\n<div{style}>{body}</div>\n")
 
 
 def test_hidden_text_reported_per_document(tmp_path: Path) -> None:
