@@ -318,3 +318,19 @@ def test_array_bytes_are_not_probed_as_pickles() -> None:
     assert worst(found) < Severity.MEDIUM
     assert not any(f.location.members for f in found)
     assert time.perf_counter() - start < 2.0
+
+
+def test_arrow_backed_pandas_and_arrow_tables_are_clean() -> None:
+    """pandas 3 with pyarrow pickles strings as Arrow arrays (pyarrow.lib reconstructors)."""
+    pa = pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
+    objects = [
+        pa.table({"a": [1, 2], "s": ["x", "y"], "l": [[1], [2]],
+                  "d": pa.array([1.5, 2.5]).dictionary_encode()}),
+        pa.record_batch({"a": [1]}), pa.schema([("a", pa.int32())]), pa.scalar(1),
+        pd.DataFrame({"s": pd.array(["a", "b"], dtype="string[pyarrow]"),
+                      "i": pd.array([1, None], dtype="int64[pyarrow]")}),
+    ]
+    for obj in objects:
+        for protocol in (2, 5):
+            assert worst(scan_bytes(pickle.dumps(obj, protocol=protocol))) < Severity.MEDIUM

@@ -96,6 +96,19 @@ torch.nn.functional.softplus torch.nn.functional.mish torch.nn.functional.hardsw
 torch.nn.functional.hardsigmoid torch.nn.functional.relu6 torch.nn.functional.glu
 torch.nn.functional.softmax torch.nn.functional.log_softmax torch.nn.functional.tanh
 torch.nn.functional.sigmoid torch.tanh torch.sigmoid torch.relu
+pyarrow.NA pyarrow.lib.NA pyarrow.lib._reconstruct_record_batch pyarrow.lib._reconstruct_table
+pyarrow.lib._restore_array pyarrow.lib.chunked_array pyarrow.lib.py_buffer pyarrow.lib.scalar
+pyarrow.lib.schema pyarrow.lib.field pyarrow.lib.type_for_alias pyarrow.lib.dictionary
+pyarrow.lib.list_ pyarrow.lib.large_list pyarrow.lib.list_view pyarrow.lib.large_list_view
+pyarrow.lib.fixed_size_list pyarrow.lib.map_ pyarrow.lib.struct pyarrow.lib.timestamp
+pyarrow.lib.time32 pyarrow.lib.time64 pyarrow.lib.date32 pyarrow.lib.date64
+pyarrow.lib.duration pyarrow.lib.month_day_nano_interval pyarrow.lib.decimal32
+pyarrow.lib.decimal64 pyarrow.lib.decimal128 pyarrow.lib.decimal256 pyarrow.lib.binary
+pyarrow.lib.large_binary pyarrow.lib.string pyarrow.lib.large_string pyarrow.lib.utf8
+pyarrow.lib.large_utf8 pyarrow.lib.null pyarrow.lib.bool_ pyarrow.lib.float16
+pyarrow.lib.float32 pyarrow.lib.float64 pyarrow.lib.int8 pyarrow.lib.int16 pyarrow.lib.int32
+pyarrow.lib.int64 pyarrow.lib.uint8 pyarrow.lib.uint16 pyarrow.lib.uint32 pyarrow.lib.uint64
+pyarrow.lib.run_end_encoded pyarrow.lib.binary_view pyarrow.lib.string_view
 """.split()
 )
 
