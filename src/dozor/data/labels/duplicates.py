@@ -1,0 +1,149 @@
+"""Duplicates whose labels disagree: the same example taught two different answers.
+
+Exact duplicates are found by a 64-bit hash of each row's features (the label left
+out). Near duplicates are found two ways, both in one pass with bounded memory:
+
+- text: the text normalised (Unicode NFKC, case-folded, punctuation and runs of
+  spaces removed) hashes equal; then MinHash signatures of word 3-shingles, banded
+  (locality-sensitive hashing), with candidate pairs confirmed by their estimated
+  Jaccard similarity;
+- numbers: the features rounded to a few significant digits hash equal.
+
+A group is reported only when its members carry more than one label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_NEAR_ROWS = 500_000
+"""Rows signed for MinHash near-duplicate search (64 x 4 bytes each); beyond, exact and
+normalised matches still cover every row."""
+
+
+@dataclass(frozen=True)
+class ConflictGroup:
+    """Rows that are the same example (exactly or nearly) with different labels."""
+
+    rows: tuple[int, ...]
+    labels: tuple[str, ...]
+    """The label of each row, in the same order."""
+    kind: str
+    """``exact``, ``normalised``, ``minhash`` or ``rounded``."""
+    similarity: float = 1.0
+
+
+def row_hash(values: Sequence[object]) -> int:
+    raw = "\x1f".join("\x00" if v is None else repr(v) for v in values)
+    return int.from_bytes(hashlib.blake2b(raw.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "big")
+
+
+def normalise_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _groups(keys: Sequence[int], labels: Sequence[object], kind: str,
+            max_groups: int) -> list[ConflictGroup]:
+    by_key: dict[int, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        by_key[key].append(i)
+    out = []
+    for rows in by_key.values():
+        if len(rows) > 1 and len({labels[r] for r in rows}) > 1:
+            out.append(ConflictGroup(tuple(rows), tuple(str(labels[r]) for r in rows), kind))
+            if len(out) >= max_groups:
+                break
+    return out
+
+
+def exact_conflicts(rows: Sequence[Sequence[object]], labels: Sequence[object], *,
+                    max_groups: int = 10_000) -> list[ConflictGroup]:
+    """Groups of identical feature rows with more than one label."""
+    return _groups([row_hash(r) for r in rows], labels, "exact", max_groups)
+
+
+def rounded_conflicts(features: np.ndarray, labels: Sequence[object], *, digits: int = 3,
+                      max_groups: int = 10_000) -> list[ConflictGroup]:
+    """Numeric rows equal after rounding to `digits` significant digits."""
+    x = np.asarray(features, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(x == 0, 0, np.floor(np.log10(np.abs(x))))
+        scale = 10.0 ** (digits - 1 - mag)
+        rounded = np.where(np.isfinite(x), np.round(x * scale) / scale, np.nan)
+    keys = [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "big")
+            for r in np.ascontiguousarray(rounded)]
+    return _groups(keys, labels, "rounded", max_groups)
+
+
+def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
+                   threshold: float = 0.8, num_perm: int = 64, bands: int = 16,
+                   max_groups: int = 10_000, seed: int = 0) -> list[ConflictGroup]:
+    """Texts equal after normalisation, or with estimated Jaccard >= `threshold`."""
+    norm = [normalise_text(t or "") for t in texts]
+    found = _groups([row_hash([t]) for t in norm], labels, "normalised", max_groups)
+    seen = {frozenset(g.rows) for g in found}
+    rows_per_band = num_perm // bands
+    rng = np.random.default_rng(seed)
+    # multiply-shift hashing: (a*h + b) mod 2**64 (numpy wraps), top 32 bits
+    a = rng.integers(1, 1 << 63, num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 1 << 63, num_perm, dtype=np.uint64)
+    limit = min(len(norm), MAX_NEAR_ROWS)
+    sigs = np.full((limit, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    first_of: dict[int, int] = {}
+    for i in range(limit):
+        words = norm[i].split()
+        if len(words) < 3:
+            continue
+        key = row_hash([norm[i]])
+        if key in first_of:  # exact normalised copies share one signature
+            sigs[i] = sigs[first_of[key]]
+            continue
+        first_of[key] = i
+        shingles = {" ".join(words[j:j + 3]) for j in range(len(words) - 2)}
+        h = np.fromiter((int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(),
+                                        "big") for s in shingles), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            mixed = (a[None, :] * h[:, None] + b[None, :]) >> np.uint64(32)
+        sigs[i] = mixed.min(axis=0).astype(np.uint32)
+    parent = list(range(limit))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    empty = np.iinfo(np.uint32).max
+    for band in range(bands):
+        buckets: dict[bytes, int] = {}
+        part = np.ascontiguousarray(sigs[:, band * rows_per_band:(band + 1) * rows_per_band])
+        for i in range(limit):
+            if part[i, 0] == empty:
+                continue
+            key = part[i].tobytes()
+            j = buckets.setdefault(key, i)
+            if j != i and np.mean(sigs[i] == sigs[j]) >= threshold:
+                parent[root(i)] = root(j)
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(limit):
+        if sigs[i, 0] != empty:
+            clusters[root(i)].append(i)
+    for rows in clusters.values():
+        if len(rows) < 2 or len({labels[r] for r in rows}) < 2 or frozenset(rows) in seen:
+            continue
+        sim = float(np.mean(sigs[rows[0]] == sigs[rows[1]]))
+        found.append(ConflictGroup(tuple(rows), tuple(str(labels[r]) for r in rows),
+                                   "minhash", sim))
+        if len(found) >= max_groups:
+            break
+    return found
