@@ -85,7 +85,8 @@ class PiiMatch:
 
 _CONTEXT: dict[str, tuple[str, ...]] = {
     PHONE: ("phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact",
-            "телефон", "тел", "моб", "сот", "звон", "номер тел", "факс"),
+            "number is", "my number", "reach me", "text me", "sms",
+            "телефон", "тел", "моб", "сот", "звон", "позвон", "номер тел", "факс", "контакт"),
     CREDIT_CARD: ("card", "visa", "mastercard", "amex", "credit", "debit", "карт"),
     RU_INN: ("инн", "inn", "taxpayer", "налогоплат", "tin"),
     RU_SNILS: ("снилс", "snils", "страхов", "pension"),
@@ -101,8 +102,16 @@ def _context_of(text: str, start: int, extra: str) -> str:
     return (text[max(0, start - CONTEXT_WINDOW) : start] + " " + extra).lower()
 
 
+_CONTEXT_RE = {
+    entity: re.compile(r"(?<![a-zа-яё0-9])(?:" + "|".join(re.escape(w) for w in words) + ")")
+    for entity, words in _CONTEXT.items()
+}
+
+
 def _has(ctx: str, entity: str) -> bool:
-    return any(word in ctx for word in _CONTEXT[entity])
+    """A context word of `entity` starts a word in `ctx` ("dob" in "DOB:", not in
+    "Alvaradobury")."""
+    return _CONTEXT_RE[entity].search(ctx) is not None
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,6 +284,9 @@ def _classify_phone(n: _Num, ctx: str) -> tuple[str, float] | None:  # noqa: PLR
             return PHONE, 0.8
         if len(g) > 1:
             return PHONE, 0.65 if not ctx_hit else 0.9
+    if k == 11 and d[0] in "78" and (n.paren or g in ((1, 3, 3, 2, 2), (1, 3, 3, 4),
+                                                     (1, 3, 7))):
+        return PHONE, 0.9 if ctx_hit else 0.75
     if ru_phone_ok(d):
         if len(g) > 1:
             return PHONE, 0.9 if ctx_hit else 0.75
@@ -282,7 +294,9 @@ def _classify_phone(n: _Num, ctx: str) -> tuple[str, float] | None:  # noqa: PLR
     if nanp_ok(d):
         if len(g) > 1 and (g[-2:] == (3, 4) or n.paren):
             return PHONE, 0.9 if ctx_hit else 0.75
-        return PHONE, 0.8 if ctx_hit else 0.4
+        return PHONE, 0.8 if ctx_hit else (0.5 if k == 10 and len(g) == 1 else 0.4)
+    if ctx_hit and len(g) == 1 and 10 <= k <= 12:
+        return PHONE, 0.7
     if k == 7 and g in ((3, 4), (3, 2, 2)) and ctx_hit:
         return PHONE, 0.7
     if ctx_hit and 7 <= k <= 12 and len(g) > 1:
@@ -336,29 +350,41 @@ def _names(kind: str) -> frozenset[str]:
     return frozenset(words)
 
 
-# Capitalised words that are also given names or surnames but mostly are not names.
-_COMMON = frozenset("""
+# Capitalised words that never belong to a name: trimmed from the edges of a sequence.
+_STOP = frozenset("""
 a an the i in on at of to for and or but not no yes my your our his her its their this that
-these those it we he she they you me him them mr mrs ms dr is are was were be been can will
-may june april august march jan mark bill rose grant hope faith joy dawn summer autumn
-winter spring art king young white black brown green gray grey long short little hill
-price bell wood stone street avenue road lane drive court park city state county north
-south east west new old page case chase miles mason carter cook baker miller hunter
-walker turner parker cole lee love best major sale sales hall field english french
-christian dear hi hello thanks thank please best regards sincerely monday tuesday
-wednesday thursday friday saturday sunday january february september october november
-december visa mastercard amex iban card account phone email address passport inn snils
-ssn date birth born name first last full id number total order invoice bank group
-company inc ltd llc corp team project data test user admin customer client manager
+these those it we he she they you me him them mr mrs ms miss dr prof sir is are was were be
+been can will dear hi hello thanks thank please best regards sincerely monday tuesday
+wednesday thursday friday saturday sunday january february march april may june july
+august september october november december street avenue road lane drive court park city
+state county north south east west new old visa mastercard amex iban card account phone
+email address passport inn snils ssn date birth born name first last full id number total
+order invoice bank group company inc ltd llc corp plc co gmbh team project data test user
+admin customer client manager payment see call ship wire login employee patient profile
+contact contacts account the dear sons and
+клиент сотрудник паспорт адрес заказ оплата перевод контакты позвоните версия вход снилс
+инн дата телефон г ул д кв
 """.split())
+# Given names or surnames that are also ordinary words: a name only next to another name,
+# a title or a name context.
+_AMBIGUOUS = frozenset("""
+mark bill rose grant hope faith joy dawn summer autumn winter spring art king young white
+black brown green gray grey long short little hill price bell wood stone page case chase
+miles mason carter cook baker miller hunter walker turner parker cole lee love major hall
+field english french christian will may june april august jan guy penny lane gene ray
+""".split())
+_ORG_AFTER = re.compile(r"^[ \u00a0,]*(?:and|&)?[ \u00a0]*(?:Sons|LLC|Inc|Ltd|PLC|Group|Corp|"
+                        r"Company|Co\b|GmbH|ООО|АО|Bank|University|College|School|Foundation)")
 _TITLES = re.compile(
     r"(?:\b(?:mr|mrs|ms|miss|dr|prof|sir|madam|mx)\.?|\b(?:г-н|г-жа|господин|госпожа)\.?)"
     r"[ \u00a0]*$",
     re.IGNORECASE,
 )
-_NAME_CONTEXT = ("name", "имя", "фио", "ф.и.о", "contact", "patient", "employee", "author",
-                 "клиент", "сотрудник", "пациент", "my name is", "меня зовут", "signed",
-                 "dear", "уважаем", "person", "customer", "client", "user")
+_NAME_CONTEXT = re.compile(
+    r"(?<![a-zа-яё])(?:name|имя|фио|ф\.и\.о|patient|employee|author|клиент|сотрудник|"
+    r"пациент|меня зовут|signed|dear|уважаем|person|customer|client|contact|"
+    r"belongs to|wrote|i'm|i am|thanks|regards|cheers|спасибо|с уважением)"
+)
 _PATRONYMIC = re.compile(r"(?:ович|евич|ьич|ична|овна|евна|инична)$")
 _CAP_SEQ = re.compile(
     r"(?<![\w\-])[A-ZА-ЯЁ][a-zа-яё'’]{1,24}(?:-[A-ZА-ЯЁ][a-zа-яё]{1,24})?"
@@ -367,56 +393,66 @@ _CAP_SEQ = re.compile(
 )
 
 
+def _person_score(low: list[str], titled: bool, named_ctx: bool) -> float:  # noqa: PLR0911
+    first, last = _names("first"), _names("last")
+    is_first = [w in first for w in low]
+    is_last = [w in last or (w.endswith("а") and w[:-1] in last) for w in low]
+    ambiguous = [w in _AMBIGUOUS for w in low]
+    clear = [(f or la) and not a for f, la, a in zip(is_first, is_last, ambiguous, strict=True)]
+    if len(low) >= 2:
+        if any(_PATRONYMIC.search(w) for w in low[1:]) and (
+            any(is_first) or any(is_last) or len(low) == 3
+        ):
+            return 0.9
+        if is_first[0] and any(is_last[1:]) and (any(clear) or titled or named_ctx):
+            return 0.85
+        if any(is_first) and any(is_last) and any(clear):
+            return 0.75
+        if is_first[0] and not ambiguous[0]:
+            return 0.7
+        if titled or named_ctx:
+            return 0.7 if any(is_first) or any(is_last) else 0.6
+        return 0.0
+    if titled:
+        return 0.8 if (is_first[0] or is_last[0]) else 0.6
+    if named_ctx and (is_first[0] or is_last[0]) and not ambiguous[0]:
+        return 0.6
+    return 0.0
+
+
 def _find_names(text: str, extra: str) -> list[tuple[int, int, str, float]]:
     first, last = _names("first"), _names("last")
     out: list[tuple[int, int, str, float]] = []
     for m in _CAP_SEQ.finditer(text):
         words = m.group().split()
         low = [w.lower().strip("'’") for w in words]
-        # drop leading common words ("The", "Dear", a sentence start)
-        lead = 0
-        while lead < len(low) and low[lead] in _COMMON:
+        lead, tail = 0, len(low)
+        while lead < tail and low[lead].rstrip(".") in _STOP:
             lead += 1
-        if lead == len(low):
+        while tail > lead and low[tail - 1].rstrip(".") in _STOP:
+            tail -= 1
+        if lead == tail:
             continue
         # a capitalised word before the first known name ("Yesterday John Smith")
-        known_at = [i for i, w in enumerate(low) if w in first or w in last]
+        known_at = [i for i in range(lead, tail) if low[i] in first or low[i] in last]
         if known_at and known_at[0] > lead and not any(_PATRONYMIC.search(w) for w in low):
             lead = known_at[0]
-        s = m.start() + m.group().find(words[lead]) if lead else m.start()
-        words, low = words[lead:], low[lead:]
+        offsets = []
+        pos = 0
+        for w in words:
+            pos = m.group().index(w, pos)
+            offsets.append(pos)
+            pos += len(w)
+        s = m.start() + offsets[lead]
+        e = m.start() + offsets[tail - 1] + len(words[tail - 1])
+        if _ORG_AFTER.match(text, e):
+            continue
         ctx = (text[max(0, s - 40) : s] + " " + extra).lower()
         titled = bool(_TITLES.search(text[max(0, s - 12) : s]))
-        named_ctx = any(w in ctx for w in _NAME_CONTEXT)
-        known_first = sum(1 for w in low if w in first)
-        known_last = sum(1 for w in low if w in last or w.rstrip("а") in last)
-        patronymic = any(_PATRONYMIC.search(w) for w in low[1:])
-        commons = sum(1 for w in low if w in _COMMON)
-        score = 0.0
-        if len(words) >= 2 and commons == 0:
-            if patronymic and (known_first or known_last or len(words) == 3):
-                score = 0.9
-            elif known_first and known_last:
-                score = 0.85
-            elif known_first and low[0] in first:
-                score = 0.7
-            elif known_last and (titled or named_ctx):
-                score = 0.7
-            elif titled or named_ctx:
-                score = 0.6
-            elif known_last and len(words) == 2 and low[1] in last:
-                score = 0.55
-        elif len(words) == 1 and commons == 0:
-            if titled and (known_last or known_first):
-                score = 0.8
-            elif titled:
-                score = 0.6
-            elif named_ctx and (known_first or known_last):
-                score = 0.65
-            elif known_first and low[0] in first and known_last:
-                score = 0.5
+        named_ctx = _NAME_CONTEXT.search(ctx) is not None
+        score = _person_score(low[lead:tail], titled, named_ctx)
         if score:
-            out.append((s, m.end(), PERSON, score))
+            out.append((s, e, PERSON, score))
     return out
 
 
@@ -436,19 +472,30 @@ _US_SUFFIX = (
     "Station|Stream|Summit|Throughway|Trace|Track|Trafficway|Tunnel|Union|Valley|Via|"
     "Viaduct|View|Views|Village|Ville|Vista|Wall|Well|Wells|Causeway|Center|Centre|Cliff|"
     "Cliffs|Club|Common|Corner|Corners|Course|Courts|Curve|Dale|Dam|Divide|Extension|"
-    "Flat|Flats|Ford|Fords|Forge|Freeway|Parks|Ramp|Skyway|Spur|Stravenue|Underpass"
+    "Flat|Flats|Ford|Fords|Forge|Parks|Ramp|Skyway|Spur|Stravenue|Underpass|Cape|Plain|"
+    "Plains|Port|Ports|Points|Ridges|Villages|Unions|Routes|Route|Burg|Burgs|Canyon|Camp|"
+    "Crescent|Grounds|Harbors|Inlet|Junctions|Mall|Mews|Neck|Orchard|Pine|Radial|Rue|"
+    "Shoals|Squares|Streets|Stream|Turn|Vista|Viaducts|Ways|Wells|Bypass|Bluff|Bluffs|"
+    "Bottom|Branch|Bridge|Brook|Brooks|Center|Centers|Circles|Commons|Crossroad|Curve|"
+    "Dale|Dam|Divide|Estate|Expressway|Extension|Extensions|Fall|Glens|Greens|Groves|"
+    "Harbor|Hills|Hollow|Islands|Lakes|Loaf|Lock|Locks|Manors|Meadows|Mount|Oval|Pass|"
+    "Pike|Rapid|Ridge|Shore|Spring|Summit|Throughway|Track|Trafficway|Valleys|Views|Wall"
 )
 _US_ADDRESS = re.compile(
     r"\b\d{1,6}[ \u00a0]+(?:[NSEW]\.?[ ]+)?(?:[A-Z][a-z]{1,20}[ \u00a0]+){1,3}"
-    r"(?:" + _US_SUFFIX + r")\b\.?"
+    r"(?:" + _US_SUFFIX + r")s?\b\.?"
     r"(?:,?[ ]+(?:Apt\.?|Suite|Ste\.?|Unit|#)[ ]?\w{1,6})?"
     r"(?:,?[ \n]+[A-Z][a-z]{1,20}(?:[ ][A-Z][a-z]{1,20}){0,2},[ ]?[A-Z]{2}[ ]+\d{5}(?:-\d{4})?)?"
+)
+_US_MILITARY = re.compile(
+    r"\b(?:(?:USNS|USNV|USS|USCGC)[ ][A-Z][a-z]{1,20}|PSC[ ]\d{1,5},[ ]Box[ ]\d{1,5}|"
+    r"Unit[ ]\d{1,5}[ ]Box[ ]\d{1,5}),?[ ](?:FPO|APO|DPO)[ ]A[AEP][ ]\d{5}\b"
 )
 _RU_ADDRESS = re.compile(
     r"(?:(?:\d{6},?[ ]*)?(?:(?:г\.|город|пос\.|с\.|д\.|п\.|к\.|ст-ца|р-н)[ ]?[А-ЯЁ][\w\-]{1,30}"
     r"(?:[ ][А-ЯЁ][\w\-]{1,30})?,?[ ]*){0,2})"
     r"(?:ул\.|улица|пр\.|пр-т|проспект|пер\.|переулок|ш\.|шоссе|наб\.|набережная|бул\.|"
-    r"бульвар|пл\.|площадь|проезд|пр-д|алл\.|аллея|мкр\.?)[ ]?[А-ЯЁ0-9][\w\-]{0,30}"
+    r"бульвар|пл\.|площадь|проезд|пр-д|алл\.|аллея|мкр\.?)[ ]?(?:[А-ЯЁ]\.[ ]?){0,2}[А-ЯЁ0-9][\w\-]{0,30}"
     r"(?:[ ][А-ЯЁа-яё][\w\-]{1,30}){0,2},?[ ]*(?:д\.|дом)[ ]?\d{1,4}(?:/\d{1,4})?[а-яА-Я]?"
     r"(?:,?[ ]*(?:к\.|корп\.|стр\.)[ ]?\d{1,4})?(?:,?[ ]*(?:кв\.|квартира|оф\.)[ ]?\d{1,5})?"
     r"(?:,[ ]*\d{6})?"
@@ -456,8 +503,9 @@ _RU_ADDRESS = re.compile(
 
 
 def _find_addresses(text: str) -> list[tuple[int, int, str, float]]:
-    out = [(m.start(), m.end(), ADDRESS, 0.75) for m in _US_ADDRESS.finditer(text)]
-    out += [(m.start(), m.end(), ADDRESS, 0.8) for m in _RU_ADDRESS.finditer(text)]
+    out = [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_ADDRESS.finditer(text)]
+    out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_MILITARY.finditer(text)]
+    out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _RU_ADDRESS.finditer(text)]
     return out
 
 

@@ -55,8 +55,8 @@ def card_brand(digits: str) -> str | None:
         return "unionpay"
     if (p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or 622126 <= p6 <= 622925) and 16 <= n <= 19:
         return "discover"
-    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
-        return "jcb"
+    if (p2 == 35 and 16 <= n <= 19) or (p4 in (2131, 1800) and n == 15):
+        return "jcb"  # 3528-3589 issued; 2131 and 1800: JCB's older 15-digit ranges
     if (300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095) and 14 <= n <= 19:
         return "diners"
     if (p2 in (50, 56, 57, 58, 63, 67) or p2 == 60 or p2 == 69) and 12 <= n <= 19:
