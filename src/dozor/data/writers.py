@@ -45,6 +45,7 @@ class TableWriter:
         self.temp_path = Path(tmp)
         self._handle: IO[Any] | None = None
         self._arrow: Any = None
+        self._schema: Any = None
         self._done = False
 
     def write(self, batch: Any) -> None:
@@ -64,13 +65,14 @@ class TableWriter:
             import pyarrow.csv as pcsv
 
             if self._arrow is None:
+                self._schema = batch.schema
                 self._arrow = pcsv.CSVWriter(
                     str(self.temp_path), batch.schema,
                     write_options=pcsv.WriteOptions(
                         delimiter="\t" if self.format == "tsv" else ",",
                         quoting_style="needed"))
-            self._arrow.write_batch(batch.cast(self._arrow.schema)
-                                    if batch.schema != self._arrow.schema else batch)
+            self._arrow.write_batch(batch.cast(self._schema)
+                                    if batch.schema != self._schema else batch)
         else:
             if self._handle is None:
                 self._handle = open(self.temp_path, "w", encoding="utf-8", newline="\n")

@@ -38,13 +38,21 @@ SCHEMA_KEY = "dozor.anonymize.schema"
 
 
 class Span(Protocol):
-    entity: str
-    start: int
-    end: int
-    text: str
+    """What a detector returns for one match (`dozor.detect.pii.PiiMatch` is one)."""
+
+    @property
+    def entity(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
 
 
-Detector = Callable[[str], Sequence[Span]]
+Detector = Callable[[str, str], Sequence[Span]]
+"""(value, context) -> matches; the context is the column name, as `dozor.data.profile`
+uses it, so the anonymiser finds what the dataset scanner reports."""
 Progress = Callable[[int], None]
 
 
@@ -56,8 +64,9 @@ def pii_detector(policy: AnonymizePolicy) -> Detector:
     languages = policy.languages
     min_score = policy.min_score
 
-    def detect(text: str) -> Sequence[Span]:
-        return find_pii(text, entities=entities, languages=languages, min_score=min_score)
+    def detect(text: str, context: str = "") -> Sequence[Span]:
+        return find_pii(text, entities=entities, languages=languages, min_score=min_score,
+                        context=context)
 
     return detect
 
@@ -128,6 +137,7 @@ class Anonymizer:
         self.stats: dict[str, _Stats] = {}
         self._digest_key = secrets.token_bytes(16)
         self.digests: array[int] = array("Q")
+        self._birth: set[str] = set()
         self._cache: dict[tuple[str | None, str], tuple[str, tuple[tuple[str, str], ...]]] = {}
 
     def digest(self, text: str) -> int:
@@ -139,10 +149,10 @@ class Anonymizer:
     def transform(self, value: str, column: str) -> str:
         """The anonymised form of one value of `column`."""
         forced = self.policy.columns.get(column)
-        cache_key = (column if forced else None, value)
+        cache_key = (column, value)
         hit = self._cache.get(cache_key)
         if hit is None:
-            hit = self._transform(value, forced)
+            hit = self._transform(value, forced, column)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[cache_key] = hit
@@ -157,11 +167,15 @@ class Anonymizer:
                 stats.entities[entity] += 1
         return out
 
-    def _transform(self, value: str, forced: OperatorSpec | None
+    def _transform(self, value: str, forced: OperatorSpec | None, column: str
                    ) -> tuple[str, tuple[tuple[str, str], ...]]:
         if forced is not None and forced.name == "keep":
             return value, ()
-        spans = _non_overlapping(self.detect(value))
+        if forced is None and column in self._birth:
+            self.digests.append(self.digest(value))
+            spec = self.policy.for_entity("DATE_OF_BIRTH")
+            return self.ops.apply(spec, value, "DATE_OF_BIRTH"), ((spec.name, "DATE_OF_BIRTH"),)
+        spans = _non_overlapping(self.detect(value, _context(column)))
         for s in spans:
             self.digests.append(self.digest(s.text))
         if forced is not None:
@@ -210,24 +224,47 @@ class Anonymizer:
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
     def _column(self, name: str, col: Any, want: Any, pa: Any) -> Any:
+        import pyarrow.compute as pc
+
+        from dozor.data.profile import PREFILTER
+
         forced = self.policy.columns.get(name)
         if forced is not None and forced.name == "keep":
             return col if want is None else col.cast(want)
         kind = col.type
+        if pa.types.is_dictionary(kind):
+            col = col.dictionary_decode()
+            kind = col.type
         scannable = pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
             pa.types.is_integer(kind)
-        if not scannable and forced is None:
+        if forced is None and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)) \
+                and _birth_column(name):
+            # the dataset scanner counts such a column as dates of birth: so do we
+            self._birth.add(name)
+        if not scannable and forced is None and name not in self._birth:
             return col if want is None else col.cast(want)
         values = col.to_pylist()
+        maybe: list[bool] | None = None
+        if forced is None and name not in self._birth:
+            # values that cannot hold any entity (the profile's prefilter) are skipped
+            text = col if not pa.types.is_integer(kind) else pc.cast(col, pa.string())
+            maybe = pc.fill_null(pc.match_substring_regex(text, PREFILTER), False).to_pylist()
+            if not any(maybe):
+                return col if want is None else col.cast(want)
         out: list[Any] = []
         changed_any = False
         changed_at: list[bool] = []
-        for v in values:
+        for i, v in enumerate(values):
             if v is None or (isinstance(v, str) and not v):
                 out.append(v)
                 changed_at.append(False)
                 continue
             text = v if isinstance(v, str) else _as_text(v)
+            if maybe is not None and not maybe[i]:
+                out.append(text)
+                changed_at.append(False)
+                self.stats.setdefault(name, _Stats()).values += 1
+                continue
             new = self.transform(text, name)
             changed = new != text
             changed_at.append(changed)
@@ -251,6 +288,18 @@ class Anonymizer:
             ColumnChange(name, s.values, s.changed, tuple(s.operators.most_common()),
                          tuple(s.entities.most_common()), s.nulled)
             for name, s in self.stats.items())
+
+
+_BIRTH_WORDS = ("birth", "dob", "born", "рожд", "bday", "д_р", "dr_")
+
+
+def _birth_column(name: str) -> bool:
+    low = name.lower()
+    return any(w in low for w in _BIRTH_WORDS)
+
+
+def _context(column: str) -> str:
+    return column.replace("_", " ")
 
 
 def _as_text(value: Any) -> str:
@@ -345,7 +394,8 @@ def _rescan(path: Path, fmt: str, anonymizer: Anonymizer) -> tuple[int, int]:
                 for v in col.to_pylist():
                     if v is None:
                         continue
-                    for s in anonymizer.detect(v if isinstance(v, str) else str(v)):
+                    text = v if isinstance(v, str) else str(v)
+                    for s in anonymizer.detect(text, _context(name)):
                         d = np.uint64(anonymizer.digest(s.text))
                         pos = int(np.searchsorted(originals, d))
                         if pos < len(originals) and originals[pos] == d:

@@ -32,10 +32,14 @@ class BalanceShift:
 
 
 def balance_shift(old: Iterable[object], new: Iterable[object]) -> BalanceShift:
+    """Compare the labels of two versions (any iterables of label values)."""
+    return shift_from_counts(Counter(str(x) for x in old), Counter(str(x) for x in new))
+
+
+def shift_from_counts(a: Counter[str], b: Counter[str]) -> BalanceShift:
+    """Compare two label histograms."""
     from scipy.stats import chi2_contingency
 
-    a = Counter(str(x) for x in old)
-    b = Counter(str(x) for x in new)
     labels = sorted(set(a) | set(b))
     na, nb = max(a.total(), 1), max(b.total(), 1)
     moves = {k: b[k] / nb - a[k] / na for k in labels}
