@@ -195,10 +195,14 @@ def git_source(repo: pathlib.Path) -> dict[str, Any] | None:
 
 
 def _dependency(kind: str, fp: Fingerprint, path: pathlib.Path) -> dict[str, Any]:
+    notes: dict[str, Any] = {"kind": kind, "files": len(fp.files), "bytes": fp.size,
+                             "fingerprint": fp.source}
+    if fp.rows:
+        notes["rows"] = fp.rows
+    if fp.manifest_sha256:
+        notes["dataManifestSha256"] = fp.manifest_sha256
     return {"name": f"{kind}:{fp.name}", "uri": path.resolve().as_uri(),
-            "digest": {"sha256": fp.digest},
-            "annotations": {"kind": kind, "files": len(fp.files), "bytes": fp.size,
-                            "fingerprint": fp.source}}
+            "digest": {"sha256": fp.digest}, "annotations": notes}
 
 
 def _subjects(model: pathlib.Path) -> list[dict[str, Any]]:

@@ -194,15 +194,20 @@ def _data_component(fp: Fingerprint, path: pathlib.Path) -> tuple[Any, dict[str,
                      hashes=[_hash("sha256", fp.digest)],
                      properties=_props({"dozor:fingerprint": fp.source,
                                         "dozor:files": str(len(fp.files)),
-                                        "dozor:bytes": str(fp.size)}),
+                                        "dozor:bytes": str(fp.size),
+                                        "dozor:rows": str(fp.rows) if fp.rows else "",
+                                        "dozor:data-manifest-sha256": fp.manifest_sha256}),
                      components=[Component(type=ComponentType.FILE, name=f.name,
                                            bom_ref=f"{ref}/{f.name}",
                                            hashes=[_hash("sha256", f.sha256)])
-                                 for f in fp.files[:10_000]] if path.is_dir() else [])
-    data = {"type": "dataset", "name": fp.name,
-            "contents": {"url": path.resolve().as_uri()},
-            "description": f"{len(fp.files)} files, {fp.size} bytes; fingerprint "
-                           f"sha256:{fp.digest} ({fp.source})"}
+                                 for f in fp.files[:10_000]] if len(fp.files) > 1 else [])
+    rows = f", {fp.rows} rows" if fp.rows else ""
+    data: dict[str, Any] = {
+        "type": "dataset", "name": fp.name, "contents": {"url": path.resolve().as_uri()},
+        "description": f"{len(fp.files)} files, {fp.size} bytes{rows}; fingerprint "
+                       f"sha256:{fp.digest} ({fp.source})"}
+    if fp.sensitive:
+        data["sensitiveData"] = [f"personal data found: {e}" for e in fp.sensitive]
     return comp, data
 
 

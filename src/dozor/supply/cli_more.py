@@ -193,7 +193,7 @@ def unseal(
     2 error. Nothing is written unless every check passes.
     """
     require("pyrage", "supply")
-    from dozor.supply.seal import SealError
+    from dozor.supply.seal import SealError, SealRefused
     from dozor.supply.seal import unseal as open_bundle
 
     if not bundle.is_file():
@@ -201,11 +201,10 @@ def unseal(
     try:
         result = open_bundle(bundle, identity, key, output)
     except SealError as exc:
-        message = str(exc)
-        typer.echo(f"dozor: {message}", err=True)
-        raise typer.Exit(EXIT_FINDINGS if message.startswith("refused") or "decrypt" in
-                         message or "damaged" in message or "truncated" in message
-                         else 2) from None
+        if not isinstance(exc, SealRefused):
+            raise fail(str(exc)) from None
+        typer.echo(f"dozor: {exc}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
     typer.echo(f"unsealed {result.files} files ({result.bytes} bytes) of {result.model} "
                f"into {result.output}; signed by key {result.signer[:16]}")
     raise typer.Exit(EXIT_CLEAN)

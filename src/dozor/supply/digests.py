@@ -10,6 +10,7 @@ hashes per file and per row block), else from the same folder digest.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pathlib
 from collections.abc import Iterable
@@ -40,6 +41,12 @@ class Fingerprint:
     files: tuple[FileDigest, ...]
     source: str = "sha256"
     """``sha256`` (this module) or ``dozor.data.fingerprint``."""
+    rows: int | None = None
+    """Rows in the dataset's tables, when `dozor.data` read them."""
+    sensitive: tuple[str, ...] = ()
+    """Personal-data entities `dozor.data` found (EMAIL, PHONE, ...), names only."""
+    manifest_sha256: str = ""
+    """SHA-256 of the canonical `dozor.data` manifest entries (schema, row blocks)."""
 
     @property
     def size(self) -> int:
@@ -89,24 +96,49 @@ def fingerprint_tree(root: pathlib.Path, *, skip_signature: bool = True) -> Fing
 
 
 def fingerprint_dataset(root: pathlib.Path) -> Fingerprint:
-    """A dataset's fingerprint: dozor.data's when available, else `fingerprint_tree`."""
-    tree = fingerprint_tree(root)
+    """A dataset's fingerprint, from `dozor.data.fingerprint` when that part is installed.
+
+    `root` may also be a dozor data manifest (``dozor fingerprint`` output): its recorded
+    file hashes are used, so a BOM or attestation can name data that is not at hand.
+    The digest is always the folder digest of the module docstring over the per-file
+    SHA-256s; `dozor.data` adds rows, schema, row-block hashes and a personal-data
+    profile (`Fingerprint.rows`, `.sensitive`, `.manifest_sha256`).
+    """
     try:
-        from dozor.data.fingerprint import fingerprint  # type: ignore[import-not-found]
+        from dozor.data.fingerprint import manifest_of
     except ImportError:
-        return tree
+        return fingerprint_tree(root)
     try:
-        result = fingerprint(root)
-    except Exception:  # a partial part of dozor must not break the BOM: fall back
-        return tree
-    digest = _digest_of(result)
-    return Fingerprint(tree.name, digest, tree.files, "dozor.data.fingerprint") if digest \
-        else tree
+        manifest = manifest_of(root)
+    except (OSError, ValueError):
+        return fingerprint_tree(root)
+    entries = [e for e in manifest.get("files", []) if isinstance(e, dict)]
+    files = tuple(sorted((FileDigest(str(e.get("path")), int(e.get("size") or 0),
+                                     str(e.get("sha256"))) for e in entries),
+                         key=lambda f: f.name))
+    if not files:
+        return fingerprint_tree(root)
+    if len(files) == 1 and root.is_file() and not _is_manifest_file(root):
+        digest = files[0].sha256
+    else:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.name}\0{f.sha256}\n".encode())
+        digest = h.hexdigest()
+    rows = sum(int(e.get("rows") or 0) for e in entries)
+    sensitive = sorted({entity for e in entries if isinstance(e.get("pii"), dict)
+                        for col in e["pii"].values() if isinstance(col, dict)
+                        for entity in col})
+    canonical = json.dumps(entries, sort_keys=True, separators=(",", ":"), default=str)
+    name = root.stem if _is_manifest_file(root) else root.name
+    return Fingerprint(name, digest, files, "dozor.data.fingerprint", rows=rows or None,
+                       sensitive=tuple(sensitive),
+                       manifest_sha256=hashlib.sha256(canonical.encode()).hexdigest())
 
 
-def _digest_of(result: object) -> str | None:
-    for attr in ("digest", "sha256", "root", "root_digest", "fingerprint"):
-        value = result.get(attr) if isinstance(result, dict) else getattr(result, attr, None)
-        if isinstance(value, str) and len(value) >= 32:
-            return value.removeprefix("sha256:")
-    return None
+def _is_manifest_file(path: pathlib.Path) -> bool:
+    try:
+        from dozor.data.fingerprint import is_manifest
+    except ImportError:
+        return False
+    return is_manifest(path)

@@ -57,6 +57,10 @@ class SealError(Exception):
     """A bundle could not be made or opened; the message says why, in one line."""
 
 
+class SealRefused(SealError):
+    """The bundle was checked and refused: tampered, damaged, wrong sender or recipient."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Budget for unsealing (a signed bundle is trusted, its size is still bounded)."""
@@ -232,20 +236,20 @@ def _read_envelope(f: IO[bytes], size: int) -> tuple[dict[str, Any], int]:
     head = f.read(len(MAGIC))
     tail_len = 8 + len(TRAILER)
     if head != MAGIC or size < len(MAGIC) + tail_len:
-        raise SealError("not a dozor sealed bundle (bad header)")
+        raise SealRefused("not a dozor sealed bundle (bad header)")
     f.seek(size - tail_len)
     tail = f.read(tail_len)
     if tail[8:] != TRAILER:
-        raise SealError("the bundle is truncated or damaged (no trailer)")
+        raise SealRefused("the bundle is truncated or damaged (no trailer)")
     (env_len,) = struct.unpack(">Q", tail[:8])
     ct_len = size - len(MAGIC) - tail_len - env_len
     if env_len > MAX_ENVELOPE or ct_len <= 0:
-        raise SealError("the bundle is damaged (impossible signature length)")
+        raise SealRefused("the bundle is damaged (impossible signature length)")
     f.seek(size - tail_len - env_len)
     try:
         envelope = json.loads(f.read(env_len))
     except ValueError:
-        raise SealError("the bundle's signature is damaged (not JSON)") from None
+        raise SealRefused("the bundle's signature is damaged (not JSON)") from None
     return envelope, ct_len
 
 
@@ -286,13 +290,13 @@ def unseal(bundle: pathlib.Path, identity: pathlib.Path, signer: pathlib.Path,
         try:
             statement = open_envelope(envelope, public)
         except AttestationError as exc:
-            raise SealError(f"refused: {exc}") from None
+            raise SealRefused(f"refused: {exc}") from None
         pred = statement.get("predicate") if isinstance(statement, dict) else None
         if statement.get("predicateType") != PREDICATE or not isinstance(pred, dict):
-            raise SealError("refused: the signed statement is not a dozor seal")
+            raise SealRefused("refused: the signed statement is not a dozor seal")
         mine = str(ident.to_public())
         if pred.get("recipient") != mine:
-            raise SealError(f"refused: sealed for {str(pred.get('recipient'))[:24]}..., not "
+            raise SealRefused(f"refused: sealed for {str(pred.get('recipient'))[:24]}..., not "
                             f"for this identity ({mine[:24]}...): it was forwarded")
         want = (statement.get("subject") or [{}])[0].get("digest", {}).get("sha256")
         ct_path = pathlib.Path(tmp, "ciphertext.age")
@@ -303,12 +307,12 @@ def unseal(bundle: pathlib.Path, identity: pathlib.Path, signer: pathlib.Path,
             while left:
                 chunk = f.read(min(CHUNK, left))
                 if not chunk:
-                    raise SealError("the bundle is truncated")
+                    raise SealRefused("the bundle is truncated")
                 sha.update(chunk)
                 ct.write(chunk)
                 left -= len(chunk)
         if sha.hexdigest() != want:
-            raise SealError("refused: the encrypted content was changed after it was signed")
+            raise SealRefused("refused: the encrypted content was changed after it was signed")
         stage = pathlib.Path(tmp, "out")
         stage.mkdir()
 
@@ -320,7 +324,7 @@ def unseal(bundle: pathlib.Path, identity: pathlib.Path, signer: pathlib.Path,
             with _pipe_from(decrypt) as plain:
                 manifest = _extract(plain, stage, limits)
         except pyrage.DecryptError as exc:
-            raise SealError(f"cannot decrypt with this identity: {exc}") from None
+            raise SealRefused(f"cannot decrypt with this identity: {exc}") from None
         files, total = _check_manifest(stage, manifest)
         os.rename(stage, output)
     return UnsealResult(str(output), files, total, str(envelope["signatures"][0].get("keyid")),
@@ -333,35 +337,39 @@ def _extract(stream: IO[bytes], stage: pathlib.Path, limits: Limits) -> dict[str
     try:
         tar = tarfile.open(fileobj=stream, mode="r|")
     except tarfile.TarError as exc:
-        raise SealError(f"the decrypted content is not a bundle: {exc}") from None
+        raise SealRefused(f"the decrypted content is not a bundle: {exc}") from None
     with tar:
         for member in tar:
             count += 1
             if count > limits.max_files + 1:
-                raise SealError(f"refused: more than {limits.max_files} files")
+                raise SealRefused(f"refused: more than {limits.max_files} files")
             if not member.isreg():
-                raise SealError(f"refused: {member.name!r} is not a regular file")
+                raise SealRefused(f"refused: {member.name!r} is not a regular file")
             if member.size > limits.max_file_bytes or total + member.size > limits.max_bytes:
-                raise SealError(f"refused: {member.name!r} is over the size limit")
+                raise SealRefused(f"refused: {member.name!r} is over the size limit")
             total += member.size
             src = tar.extractfile(member)
             if src is None:
-                raise SealError(f"refused: cannot read {member.name!r}")
+                raise SealRefused(f"refused: cannot read {member.name!r}")
             if member.name == MANIFEST and manifest is None:
                 try:
                     manifest = json.loads(src.read(min(member.size, 64 << 20)))
                 except ValueError:
-                    raise SealError("the bundle's manifest is damaged") from None
+                    raise SealRefused("the bundle's manifest is damaged") from None
                 continue
             rel = _safe_name(member.name)
             if rel is None:
-                raise SealError(f"refused: unsafe name {member.name!r} in the bundle")
+                raise SealRefused(f"refused: unsafe name {member.name!r} in the bundle")
             dest = stage.joinpath(*rel.split("/"))
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "xb") as out:  # "x": a repeated name is refused, never replaced
+            try:
+                out = open(dest, "xb")  # "x": a repeated name is refused, never replaced
+            except FileExistsError:
+                raise SealRefused(f"refused: {member.name!r} appears twice") from None
+            with out:
                 shutil.copyfileobj(src, out, CHUNK)
     if not isinstance(manifest, dict):
-        raise SealError("the bundle has no manifest")
+        raise SealRefused("the bundle has no manifest")
     return manifest
 
 
@@ -372,6 +380,6 @@ def _check_manifest(stage: pathlib.Path, manifest: dict[str, Any]) -> tuple[int,
     have = {f.name: f.sha256 for f in fp.files}
     if have != want:
         bad = sorted(set(want) ^ set(have) | {k for k in want if have.get(k) != want[k]})
-        raise SealError("refused: extracted files differ from the sealed manifest: "
+        raise SealRefused("refused: extracted files differ from the sealed manifest: "
                         + ", ".join(bad[:5]))
     return len(fp.files), fp.size
