@@ -85,7 +85,8 @@ class PiiMatch:
 
 _CONTEXT: dict[str, tuple[str, ...]] = {
     PHONE: ("phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact",
-            "number is", "my number", "reach me", "text me", "sms",
+            "number is", "my number", "reach me", "text me", "sms", "desk", "dial",
+            "messages to", "answering", "registered", "landline", "home:", "work:",
             "телефон", "тел", "моб", "сот", "звон", "позвон", "номер тел", "факс", "контакт"),
     CREDIT_CARD: ("card", "visa", "mastercard", "amex", "credit", "debit", "карт"),
     RU_INN: ("инн", "inn", "taxpayer", "налогоплат", "tin"),
@@ -147,7 +148,7 @@ _COMBINED = re.compile(
     r"|(?i:" + _MONTHS_EN + r")\.?[ \u00a0]+\d{1,2}(?:st|nd|rd|th)?,?[ \u00a0]+\d{4}"
     r"|\d{1,2}[ \u00a0]+(?i:" + _MONTHS_RU + r")[ \u00a0]+\d{4}(?:[ \u00a0]?г\.?)?)"
     r"(?![\w/]|[\-.]\d))"
-    r"|(?P<iban>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?\b)"
+    r"|(?P<iban>\b(?i:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?)\b)"
     r"|(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
     r"(?:(?i:номер|№|no\.?|number|n)[ \u00a0:]*)?\d{6}(?!\d))"
     r"|(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
@@ -276,6 +277,8 @@ def _classify_phone(n: _Num, ctx: str) -> tuple[str, float] | None:  # noqa: PLR
         if 8 <= k <= 15 and (len(g) > 1 or ctx_hit or k >= 10):
             return PHONE, 0.9 if ctx_hit else 0.75
         return None
+    if d[0] == "0" and d[1] != "0" and 9 <= k <= 12 and len(g) > 1 and g[0] <= 5:
+        return PHONE, 0.9 if ctx_hit else 0.6  # a national number with its trunk 0
     if any(x > 4 for x in g[1:]) and not (len(g) == 2 and g[0] <= 3):
         return None  # national numbers are written in short groups after the first
     if d.startswith("00") and 10 <= k <= 17:
@@ -305,35 +308,27 @@ def _classify_phone(n: _Num, ctx: str) -> tuple[str, float] | None:  # noqa: PLR
 
 
 def _classify_run(text: str, start: int, end: int, extra: str) -> list[tuple[int, int, str, float]]:
-    """Classify a run of digit groups; if the whole run is nothing, try its space-separated
-    parts (a phone followed by an unrelated count merges into one run)."""
+    """Classify a run of digit groups; if the whole run is nothing, try it without its
+    first or last space-separated parts (a phone followed by an unrelated count merges
+    into one run)."""
     value = text[start:end]
     res = _classify(value, _context_of(text, start, extra))
     if res:
         return [(start, end, res[0], res[1])]
     pieces = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^ \u00a0]+", value)]
-    if len(pieces) < 2 or len(pieces) > 10:
+    if not 2 <= len(pieces) <= 8:
         return []
-    out: list[tuple[int, int, str, float]] = []
-    i = 0
-    while i < len(pieces):
-        found = False
-        for j in range(len(pieces) - 1, i - 1, -1):
-            if i == 0 and j == len(pieces) - 1:
-                continue
-            s, e = pieces[i][0], pieces[j][1]
-            sub = text[s:e]
-            if not sub[:1].isdigit() and sub[:1] not in "+(":
-                continue
-            r = _classify(sub, _context_of(text, s, extra))
-            if r:
-                out.append((s, e, r[0], r[1]))
-                i = j + 1
-                found = True
-                break
-        if not found:
-            i += 1
-    return out
+    n = len(pieces)
+    # shorter windows that keep the first part, then the last part
+    windows = [(0, j) for j in range(n - 2, -1, -1)] + [(i, n - 1) for i in range(1, n)]
+    for i, j in windows:
+        s, e = pieces[i][0], pieces[j][1]
+        if not (text[s].isdigit() or text[s] in "+("):
+            continue
+        r = _classify(text[s:e], _context_of(text, s, extra))
+        if r:
+            return [(s, e, r[0], r[1])]
+    return []
 
 
 # ---------------------------------------------------------------------------------------
@@ -344,7 +339,7 @@ def _classify_run(text: str, start: int, end: int, extra: str) -> list[tuple[int
 @cache
 def _names(kind: str) -> frozenset[str]:
     words: set[str] = set()
-    for lang in ("en", "ru"):
+    for lang in ("en", "ru", "intl"):
         data = resources.files("dozor.detect.pii").joinpath(f"data/{kind}_names_{lang}.txt")
         words.update(w.strip().lower() for w in data.read_text("utf-8").splitlines() if w)
     return frozenset(words)
@@ -383,14 +378,28 @@ _TITLES = re.compile(
 _NAME_CONTEXT = re.compile(
     r"(?<![a-zа-яё])(?:name|имя|фио|ф\.и\.о|patient|employee|author|клиент|сотрудник|"
     r"пациент|меня зовут|signed|dear|уважаем|person|customer|client|contact|"
-    r"belongs to|wrote|i'm|i am|thanks|regards|cheers|спасибо|с уважением)"
+    r"belongs to|wrote|i'm|i am|thanks|regards|cheers|спасибо|с уважением|assistant to|"
+    r"founders?|said|told|asked|spoke|speak to|under|sung by|by)"
 )
 _PATRONYMIC = re.compile(r"(?:ович|евич|ьич|ична|овна|евна|инична)$")
+_UP = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁÞ"
+_LOW = "a-zß-öø-ÿā-žа-яё"
+_WORD = f"[{_UP}][{_LOW}'’]{{1,24}}(?:-[{_UP}][{_LOW}]{{1,24}})?"
 _CAP_SEQ = re.compile(
-    r"(?<![\w\-])[A-ZА-ЯЁ][a-zа-яё'’]{1,24}(?:-[A-ZА-ЯЁ][a-zа-яё]{1,24})?"
-    r"(?:[ \u00a0]+(?:[A-Z]\.[ \u00a0]?)?[A-ZА-ЯЁ][a-zа-яё'’]{1,24}(?:-[A-ZА-ЯЁ][a-zа-яё]{1,24})?)"
-    r"{0,3}(?![\w])"
+    rf"(?<![\w\-]){_WORD}(?:[ \u00a0]+(?:[A-Z]\.?[ \u00a0]+)?{_WORD}){{0,3}}(?![\w])"
 )
+
+
+def _base(word: str) -> str:
+    """A word as the name lists hold it: lower case, without a possessive "'s"."""
+    w = word.lower()
+    for end in ("'s", "’s"):
+        if w.endswith(end):
+            return w[: -len(end)]
+    return w.strip("'’")
+
+
+_SPEAKER = re.compile(r"(?:^|\n)[ \t]*$")
 
 
 def _person_score(low: list[str], titled: bool, named_ctx: bool) -> float:  # noqa: PLR0911
@@ -424,8 +433,9 @@ def _find_names(text: str, extra: str) -> list[tuple[int, int, str, float]]:
     first, last = _names("first"), _names("last")
     out: list[tuple[int, int, str, float]] = []
     for m in _CAP_SEQ.finditer(text):
-        words = m.group().split()
-        low = [w.lower().strip("'’") for w in words]
+        words = [w for w in m.group().split() if not (len(w) <= 2 and w[0].isupper()
+                                                       and (len(w) == 1 or w[1] == "."))]
+        low = [_base(w) for w in words]
         lead, tail = 0, len(low)
         while lead < tail and low[lead].rstrip(".") in _STOP:
             lead += 1
@@ -450,6 +460,8 @@ def _find_names(text: str, extra: str) -> list[tuple[int, int, str, float]]:
         ctx = (text[max(0, s - 40) : s] + " " + extra).lower()
         titled = bool(_TITLES.search(text[max(0, s - 12) : s]))
         named_ctx = _NAME_CONTEXT.search(ctx) is not None
+        if tail - lead == 1 and text.startswith(":", e) and _SPEAKER.search(text, 0, s):
+            named_ctx = True  # "Nicole: Remember me?" - a speaker in a dialogue
         score = _person_score(low[lead:tail], titled, named_ctx)
         if score:
             out.append((s, e, PERSON, score))
@@ -489,13 +501,29 @@ _US_ADDRESS = re.compile(
 )
 _US_MILITARY = re.compile(
     r"\b(?:(?:USNS|USNV|USS|USCGC)[ ][A-Z][a-z]{1,20}|PSC[ ]\d{1,5},[ ]Box[ ]\d{1,5}|"
-    r"Unit[ ]\d{1,5}[ ]Box[ ]\d{1,5}),?[ ](?:FPO|APO|DPO)[ ]A[AEP][ ]\d{5}\b"
+    r"Unit[ ]\d{1,5}[ ]Box[ ]\d{1,5}),?\s{1,3}(?:FPO|APO|DPO)[ ]A[AEP][ ]\d{5}\b"
+)
+# "Søndergade 52", "12 Kiannonkatu 98 Apt. 4": a street name, then its house number, and
+# an apartment marker or a following line with a postcode or a CAPITAL city; Europe and
+# most of the world write addresses this way.
+_STREET_WORD = rf"[{_UP}{_LOW}][{_LOW}{_UP}'’.\-]{{1,30}}"
+_INTL_ADDRESS = re.compile(
+    rf"(?<![\w.])(?:\d{{1,6}}[ ]+)?(?!(?i:apt|suite|unit|box|flat)\b)"
+    rf"[{_UP}][{_LOW}{_UP}'’.\-]{{1,30}}"
+    rf"(?:[ ]{_STREET_WORD}){{0,3}}[ ]+\d{{1,5}}[a-zA-Z]?"
+    rf"(?:/\d{{1,4}})?\b"
+    rf"(?=(?:[,.]?\s{{1,3}}(?i:apt|suite|ste|unit|flat|apartment|кв)\.?[ ]?\d)"
+    rf"|(?:,?\s{{1,3}}\d{{4,6}}\b)|(?:,?\s{{1,3}}[{_UP}]{{3,}}\b))"
+    rf"(?:[,.]?\s{{1,3}}(?i:apt|suite|ste|unit|flat|apartment)\.?[ ]?\d{{1,5}})?"
+    rf"(?:,?\s{{1,3}}(?:[{_UP}][{_UP}{_LOW}\-]{{1,30}}(?:[ ][{_UP}][{_UP}{_LOW}\-]{{1,30}}){{0,2}}"
+    rf"|\d{{4,6}}|[A-Z]{{2}}[ ]\d{{5}})){{0,4}}"
 )
 _RU_ADDRESS = re.compile(
     r"(?:(?:\d{6},?[ ]*)?(?:(?:г\.|город|пос\.|с\.|д\.|п\.|к\.|ст-ца|р-н)[ ]?[А-ЯЁ][\w\-]{1,30}"
     r"(?:[ ][А-ЯЁ][\w\-]{1,30})?,?[ ]*){0,2})"
     r"(?:ул\.|улица|пр\.|пр-т|проспект|пер\.|переулок|ш\.|шоссе|наб\.|набережная|бул\.|"
-    r"бульвар|пл\.|площадь|проезд|пр-д|алл\.|аллея|мкр\.?)[ ]?(?:[А-ЯЁ]\.[ ]?){0,2}[А-ЯЁ0-9][\w\-]{0,30}"
+    r"бульвар|пл\.|площадь|проезд|пр-д|алл\.|аллея|мкр\.?)[ ]?(?:[А-ЯЁ]\.[ ]?){0,2}"
+    r"[А-ЯЁ0-9][\w\-]{0,30}"
     r"(?:[ ][А-ЯЁа-яё][\w\-]{1,30}){0,2},?[ ]*(?:д\.|дом)[ ]?\d{1,4}(?:/\d{1,4})?[а-яА-Я]?"
     r"(?:,?[ ]*(?:к\.|корп\.|стр\.)[ ]?\d{1,4})?(?:,?[ ]*(?:кв\.|квартира|оф\.)[ ]?\d{1,5})?"
     r"(?:,[ ]*\d{6})?"
@@ -505,6 +533,7 @@ _RU_ADDRESS = re.compile(
 def _find_addresses(text: str) -> list[tuple[int, int, str, float]]:
     out = [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_ADDRESS.finditer(text)]
     out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_MILITARY.finditer(text)]
+    out += [(m.start(), m.end(), ADDRESS, 0.7) for m in _INTL_ADDRESS.finditer(text)]
     out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _RU_ADDRESS.finditer(text)]
     return out
 
