@@ -190,7 +190,7 @@ def _load_policy(path: Path) -> dict[str, object]:
 def _targets(target: str, model: str, template: str | None, response_path: str,
              tool_calls_path: str, headers: list[str], api_key_env: str, timeout: float,
              concurrency: int, judge: str | None, judge_model: str):  # type: ignore[no-untyped-def]
-    from dozor.redteam.targets import make_target
+    from dozor.redteam.targets import Target, make_target
     from dozor.redteam.targets.http import TemplateError, resolve_headers
 
     try:
@@ -198,8 +198,9 @@ def _targets(target: str, model: str, template: str | None, response_path: str,
         if "://" in target and template:
             from dozor.redteam.targets.http import HTTPJSONTarget
 
-            the_target = HTTPJSONTarget(target, template=template, response_path=response_path,
-                                        tool_calls_path=tool_calls_path, headers=hdrs,
+            the_target: Target = HTTPJSONTarget(
+                target, template=template, response_path=response_path,
+                tool_calls_path=tool_calls_path, headers=hdrs,
                                         timeout=timeout, max_connections=concurrency)
         elif "://" in target:
             from dozor.redteam.targets.openai import OpenAIChatTarget

@@ -303,7 +303,8 @@ class Harness:
             atlas=probe.atlas, language=probe.language, converter=attempt.converter,
             goal=probe.goal, success=any(v.hit for v in verdicts),
             transcript=tuple((r, c[:4000]) for r, c in transcript), verdicts=tuple(verdicts),
-            error=errors[0] if errors else "", requests=used[0], tokens=used[1], seconds=time.perf_counter() - start,
+            error=errors[0] if errors else "", requests=used[0], tokens=used[1],
+            seconds=time.perf_counter() - start,
             blocked=any(r.blocked for r in replies),
         )
 

@@ -59,13 +59,10 @@ def normalize(text: str) -> str:
     present, which also folds homoglyphs)."""
     try:
         from dozor.detect.unicode import normalize as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        try:
-            return shared(text)
-        except Exception:  # a shared detector must never stop a run
-            pass
+
+        return shared(text)
+    except Exception:  # missing, or failed: a shared detector must never stop a run
+        pass
     return unicodedata.normalize("NFKC", text.translate(_TAGS).translate(_INVISIBLE))
 
 

@@ -24,6 +24,7 @@ import re
 import zlib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from dozor.redteam.base import Verdict
 from dozor.redteam.detectors.base import Context
@@ -109,7 +110,8 @@ def refusal_probability(answer: str, request: str = "") -> float:
     import math
 
     w, b = head
-    z = b + sum(float(w[i]) * v for i, v in feats.items())  # type: ignore[index]
+    weights: Any = w
+    z = b + sum(float(weights[i]) * v for i, v in feats.items())
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 

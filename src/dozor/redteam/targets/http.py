@@ -17,8 +17,12 @@ import time
 from typing import Any
 
 from dozor.redteam.base import Reply, estimate_tokens
-from dozor.redteam.targets.base import MAX_RESPONSE_BYTES, MAX_TEXT_CHARS, TargetError, \
-    parse_tool_calls
+from dozor.redteam.targets.base import (
+    MAX_RESPONSE_BYTES,
+    MAX_TEXT_CHARS,
+    TargetError,
+    parse_tool_calls,
+)
 from dozor.redteam.targets.openai import _error_text
 
 DEFAULT_TEMPLATE = '{"prompt": "{{prompt}}"}'
