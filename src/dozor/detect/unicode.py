@@ -134,6 +134,9 @@ class UnicodeHit:
     """Offset just past the run."""
     detail: str
     """What it is: code points and names, the decoded tag text, or the folded word."""
+    plain: str = ""
+    """What the run reads as once disguise is removed: the folded word, the plain
+    letters, the decoded hidden text; '' for characters that mean nothing."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,17 @@ def _reveal(text: str) -> str:
         text = _VS_RUN.sub(lambda m: _decode_variation(m.group()) if len(m.group()) > 2
                            else "", text)
     return text
+
+
+def hidden_text(text: str) -> str:
+    """Only what tag characters and variation-selector payloads decode to, joined by
+    newlines ('' when there are none); cheaper than `inspect_unicode`."""
+    if not isinstance(text, str) or text.isascii() or not _HIDDEN_HINT.search(text):
+        return ""
+    text = text[:MAX_CHARS]
+    found = [_decode_tags(m.group()) for m in _TAG_RUN.finditer(text)]
+    found += [_decode_variation(m.group()) for m in _VS_RUN.finditer(text) if len(m.group()) > 2]
+    return "\n".join(f for f in found if f)
 
 
 _REMOVABLE = re.compile(
@@ -407,7 +421,8 @@ def inspect_unicode(text: str) -> UnicodeReport:
                 if decoded:
                     hidden.append(decoded)
                 hits.append(UnicodeHit("tag", part_start, part_start + len(part),
-                                       f"{len(part)} tag characters: {decoded[:200]!r}"))
+                                       f"{len(part)} tag characters: {decoded[:200]!r}",
+                                       decoded))
             elif kind == "variation":
                 if len(part) <= 2 and _is_emoji_context(text, part_start, part_start + len(part)):
                     continue
@@ -416,7 +431,8 @@ def inspect_unicode(text: str) -> UnicodeReport:
                     hidden.append(decoded)
                 detail = (f"{len(part)} variation selectors encoding {decoded[:200]!r}"
                           if decoded else _describe(part))
-                hits.append(UnicodeHit("variation", part_start, part_start + len(part), detail))
+                hits.append(UnicodeHit("variation", part_start, part_start + len(part), detail,
+                                       decoded))
             elif kind == "bidi":
                 hits.append(UnicodeHit("bidi", part_start, part_start + len(part),
                                        _describe(part)))
@@ -434,14 +450,14 @@ def inspect_unicode(text: str) -> UnicodeReport:
             word = text[start:end]
             scripts = sorted({_script(c) for c in word} - {_OTHER})
             hits.append(UnicodeHit("mixed-script", start, end,
-                                   f"{'+'.join(scripts)} word reads as {folded!r}"))
+                                   f"{'+'.join(scripts)} word reads as {folded!r}", folded))
     for m in _STYLED.finditer(text):
         if len(hits) >= MAX_HITS:
             truncated = True
             break
         plain = unicodedata.normalize("NFKC", m.group())
         hits.append(UnicodeHit("styled", m.start(), m.end(),
-                               f"{len(m.group())} styled letters read as {plain[:200]!r}"))
+                               f"{len(m.group())} styled letters read as {plain[:200]!r}", plain))
     hits.sort(key=lambda h: h.start)
     return UnicodeReport(tuple(hits), normalize(text), "\n".join(hidden), truncated)
 

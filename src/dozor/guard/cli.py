@@ -1,0 +1,173 @@
+"""`dozor guard`: check one input or answer from a script or CI; the proxy adds `serve`.
+
+Only typer and the standard library are imported at module level, so `dozor --help`
+stays fast; the guard loads inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dozor.cli_support import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, fail
+
+MAX_INPUT = 20_000_000
+"""Bytes read from a file or standard input at most."""
+DOCUMENT_SUFFIXES = (".docx", ".pdf", ".html", ".htm")
+"""Read through `dozor.detect.documents` (hidden text included) when it is installed."""
+
+GUARD_HELP = (
+    "Run-time protection for LLM applications: check prompts and answers against a "
+    "policy (prompt injection, hidden Unicode, encoded payloads, personal data, secrets, "
+    "system-prompt leaks, exfiltration links)."
+)
+
+
+class CheckFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+def read_document(path: Path) -> str:
+    """The text of a file to check. Documents (.docx, .pdf, .html) go through
+    `dozor.detect.documents` when it is present, which also surfaces hidden text;
+    anything else is read as UTF-8 text."""
+    suffix = path.suffix.lower()
+    import importlib
+
+    try:
+        documents = importlib.import_module("dozor.detect.documents")
+    except ImportError:
+        documents = None
+    extract = getattr(documents, "extract_text", None)
+    if extract is not None and suffix in (*DOCUMENT_SUFFIXES, ".md", ".txt"):
+        try:
+            extracted = extract(path)
+        except Exception as exc:  # the extractor reports; the CLI must not trace back
+            raise fail(f"{path}: cannot read it as a document ({type(exc).__name__}: {exc})") \
+                from None
+        text = getattr(extracted, "text", extracted)
+        hidden = getattr(extracted, "hidden_text", "")
+        if isinstance(text, str):
+            return text + ("\n" + hidden if isinstance(hidden, str) and hidden else "")
+    if suffix in DOCUMENT_SUFFIXES:
+        raise fail(f"{path}: reading {suffix} documents needs dozor.detect.documents, which "
+                   "this build does not have; convert it to .txt first")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_INPUT + 1)
+    except OSError as exc:
+        raise fail(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > MAX_INPUT:
+        raise fail(f"{path}: larger than {MAX_INPUT // 1_000_000} MB; check it in parts")
+    return data.decode("utf-8", errors="replace")
+
+
+def check(
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The text to check; '-' reads standard input. Omit it with "
+                       "--file.", show_default=False),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Check the text of this file (.txt, .md; .docx, .pdf and "
+                     ".html with hidden-text extraction when available).", dir_okay=False,
+                     show_default=False),
+    ] = None,
+    output_text: Annotated[
+        bool,
+        typer.Option("--output-text", help="Check it as a model's answer (output scanners: "
+                     "leaks, exfiltration images, code) instead of as a prompt."),
+    ] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Guard policy YAML; it only states what differs from "
+                     "the default policy (see docs/guard.md).", dir_okay=False,
+                     show_default=False),
+    ] = None,
+    fmt: Annotated[
+        CheckFormat,
+        typer.Option("--format", "-f", help="console: decision, reasons and findings for "
+                     "people; json: the full result for scripts."),
+    ] = CheckFormat.console,
+    show_text: Annotated[
+        bool,
+        typer.Option("--show-text", help="Also print the text as it would be passed on "
+                     "(redacted and anonymised)."),
+    ] = False,
+) -> None:
+    """Check one prompt (or, with --output-text, one answer). Exit 0 allowed or redacted,
+    1 blocked, 2 error."""
+    if (text is None) == (file is None):
+        raise fail("give the text to check or --file FILE (one of them)")
+    if file is not None:
+        content = read_document(file)
+    elif text == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT + 1)
+        if len(data) > MAX_INPUT:
+            raise fail(f"standard input is larger than {MAX_INPUT // 1_000_000} MB")
+        content = data.decode("utf-8", errors="replace")
+    else:
+        content = text or ""
+
+    from dozor.guard import Guard, GuardPolicyError
+
+    try:
+        guard = Guard.from_policy(policy)
+    except GuardPolicyError as exc:
+        raise fail(str(exc)) from None
+    conv = guard.conversation()
+    result = guard.check_output(content, conversation=conv) if output_text \
+        else guard.check_input(content, conversation=conv)
+    if fmt is CheckFormat.json:
+        data = result.to_dict()
+        if show_text:
+            data["text"] = result.text
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _console(result, show_text)
+    raise typer.Exit(EXIT_FINDINGS if result.blocked else EXIT_CLEAN)
+
+
+def _console(result: object, show_text: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from dozor.guard import GuardResult
+
+    assert isinstance(result, GuardResult)
+    console = Console(highlight=False, soft_wrap=True)
+    colour = {"allow": "green", "redact": "yellow", "block": "red"}[str(result.decision)]
+    console.print(f"[bold {colour}]{str(result.decision).upper()}[/] "
+                  f"({result.seconds * 1000:.1f} ms)")
+    for reason in result.reasons:
+        console.print(f"  - {escape(reason)}")
+    for f in result.findings:
+        console.print(f"  {f.rule_id} {escape(f'[{f.severity}]')} {escape(f.title)}: "
+                      f"{escape(f.evidence)}")
+    if show_text:
+        console.print("--- text passed on ---")
+        console.print(escape(result.text), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `guard` group to the `dozor` command (called by dozor.cli)."""
+    guard_app = typer.Typer(name="guard", help=GUARD_HELP, no_args_is_help=True)
+    guard_app.command("check")(check)
+    try:  # the proxy adds `dozor guard serve` when its package is present
+        from dozor.guard.proxy.cli import add_serve
+    except ImportError as exc:  # ModuleNotFoundError included
+        if not (exc.name or "").startswith("dozor.guard.proxy"):
+            raise
+    else:
+        add_serve(guard_app)
+    app.add_typer(guard_app, name="guard")
+
+
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "check", "register"]
