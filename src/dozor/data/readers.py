@@ -18,7 +18,9 @@ are skipped and counted in `skipped_rows`, up to `MAX_SKIPPED`.
 
 from __future__ import annotations
 
+import io
 import json
+import mmap
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +95,7 @@ class TableReader:
     path: Path
     skipped_rows: int = 0
     """Rows that did not parse and were left out."""
+    _size: int | None = None
 
     @property
     def schema(self) -> list[tuple[str, Any]]:
@@ -111,6 +114,8 @@ class TableReader:
     @property
     def size_bytes(self) -> int:
         """Bytes on disk (for progress when the row count is not known)."""
+        if self._size is not None:
+            return self._size
         if self.path.is_dir():
             return sum(f.stat().st_size for f in _text_files(self.path))
         return self.path.stat().st_size
@@ -153,6 +158,61 @@ def open_table(path: str | os.PathLike[str], *, fmt: str | None = None) -> Table
     return TextReader(p)
 
 
+def open_table_buffer(data: Any, name: str, *, fmt: str | None = None) -> TableReader:
+    """A streaming reader over bytes already in memory or mapped (an mmap, a member of an
+    archive); `name` gives the format by its suffix and names the table in messages."""
+    import pyarrow as pa
+
+    p = Path(name or "table")
+    kind = (fmt or _EXTENSIONS.get(p.suffix.lower(), "")).lower()
+    head = bytes(data[:4])
+    if not kind:
+        kind = "parquet" if head == b"PAR1" else "csv"
+    if len(data) == 0:
+        raise DataError(f"{p.name}: empty file")
+    if kind in ("csv", "tsv", "parquet"):
+        native = pa.BufferReader(pa.py_buffer(data))
+        if kind == "parquet":
+            reader: TableReader = ParquetReader(p, source=native)
+        else:
+            reader = CsvReader(p, delimiter="\t" if kind == "tsv" else ",", fmt=kind,
+                               source=native)
+    elif kind == "jsonl":
+        lines = _MappedLines(data) if isinstance(data, mmap.mmap) else io.BytesIO(bytes(data))
+        reader = JsonLinesReader(p, source=lines)
+    else:
+        raise DataError(f"{p.name}: {kind} tables are read from files or folders only")
+    reader._size = len(data)
+    return reader
+
+
+class _MappedLines:
+    """`readline(limit)`, `seek` and `tell` over an mmap without copying it (an mmap's own
+    readline takes no limit)."""
+
+    def __init__(self, data: mmap.mmap) -> None:
+        self._data = data
+        self._pos = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        end = self._data.find(b"\n", self._pos)
+        end = len(self._data) if end < 0 else end + 1
+        if limit >= 0:
+            end = min(end, self._pos + limit)
+        line = self._data[self._pos : end]
+        self._pos = end
+        return line
+
+    def seek(self, pos: int) -> None:
+        self._pos = pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        """The mapping belongs to the caller."""
+
+
 def _arrow_error(path: Path, exc: BaseException) -> DataError:
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DataError(f"{path.name}: not a readable table ({msg[:200]})")
@@ -161,16 +221,17 @@ def _arrow_error(path: Path, exc: BaseException) -> DataError:
 class CsvReader(TableReader):
     """CSV or TSV through `pyarrow.csv.open_csv`, every column as text."""
 
-    def __init__(self, path: Path, *, delimiter: str = ",", fmt: str = "csv") -> None:
+    def __init__(self, path: Path, *, delimiter: str = ",", fmt: str = "csv",
+                 source: Any = None) -> None:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
         self.path, self.format, self._delimiter = path, fmt, delimiter
         self.skipped_rows = 0
         self._pcsv, self._pa = pcsv, pa
-        if path.stat().st_size == 0:
+        if source is None and path.stat().st_size == 0:
             raise DataError(f"{path.name}: empty file")
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._fh = source if source is not None else open(path, "rb")  # noqa: SIM115
         try:
             probe = pcsv.open_csv(self._fh, read_options=self._read_options(),
                                   parse_options=self._parse_options(),
@@ -229,7 +290,7 @@ class ParquetReader(TableReader):
 
     format = "parquet"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, source: Any = None) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -238,7 +299,7 @@ class ParquetReader(TableReader):
         self._pa = pa
         self._done_rows = 0
         try:
-            self._file = pq.ParquetFile(path)
+            self._file = pq.ParquetFile(source if source is not None else path)
             self._schema = self._file.schema_arrow
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise _arrow_error(path, exc) from None
@@ -315,14 +376,15 @@ class JsonLinesReader(TableReader):
 
     format = "jsonl"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, source: Any = None) -> None:
         import pyarrow as pa
 
         self.path = path
         self._pa = pa
         self.skipped_rows = 0
         self.ignored_keys = 0
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._fh = source if source is not None else open(path, "rb")  # noqa: SIM115
+        self._own = source is None
         names: dict[str, None] = {}
         seen = 0
         for raw, cut in _lines(self._fh, MAX_LINE_BYTES):
@@ -336,7 +398,7 @@ class JsonLinesReader(TableReader):
                 if len(names) < MAX_COLUMNS:
                     names.setdefault(key, None)
         if not names:
-            self._fh.close()
+            self.close()
             raise DataError(f"{path.name}: no JSON object lines found; not a JSON Lines file")
         self._names = list(names)
         self._schema = pa.schema([(n, pa.string()) for n in self._names])
@@ -404,7 +466,8 @@ class JsonLinesReader(TableReader):
                                           schema=self._schema)
 
     def close(self) -> None:
-        self._fh.close()
+        if self._own:  # a caller's mmap or buffer stays open for the caller
+            self._fh.close()
 
 
 def _text_files(root: Path) -> list[Path]:
