@@ -43,6 +43,8 @@ HANDLERS: dict[str, str] = {
     "deps": "dozor.scan.deps.scan:scan_dependency_file",
     # documents: text hidden from readers (.docx, .pdf, .html, .md, .txt)
     "document": "dozor.scan.documents:scan_document",
+    # datasets (CSV, TSV, JSON Lines, Parquet): personal data per column
+    "dataset": "dozor.scan.data.scan:scan_dataset",
     # every text file except notebooks: credentials
     "secrets": "dozor.scan.secrets_scan:scan_secrets",
 }

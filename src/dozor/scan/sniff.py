@@ -27,6 +27,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xfd7zXZ\x00", "xz"),
     (b"\x04\x22\x4d\x18", "lz4"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"PAR1", "dataset"),  # Parquet: personal data per column
     (b"%PDF-", "document"),
 )
 
@@ -72,6 +73,8 @@ def text_kinds(name: str) -> list[str]:
         kinds.append("manifest")
     elif low.endswith(_DOCUMENT_SUFFIXES):
         kinds.append("document")  # hidden text a model would read
+    elif low.endswith((".csv", ".tsv", ".tab", ".jsonl", ".ndjson")):
+        kinds.append("dataset")  # personal data per column
     kinds.append("secrets")
     return kinds
 
