@@ -126,10 +126,15 @@ def out_of_fold_probabilities(features: Any, labels: Any, *, folds: int = 5,
         sparse = hasattr(features, "tocsr")
         base = LogisticRegression(max_iter=1000, C=1.0)
         model = base if sparse else make_pipeline(StandardScaler(), base)
+    from threadpoolctl import threadpool_limits
+
     probs = np.zeros((len(y), k), dtype=float)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(np.zeros(len(y)), y):
-        fitted = clone(model).fit(features[train], y[train])
-        classes = np.asarray(fitted.classes_, dtype=np.int64)
-        probs[np.ix_(test, classes)] = fitted.predict_proba(features[test])
+    # one BLAS thread: these fits are small, and on a busy machine threads fighting for
+    # cores made them 50 times slower (measured: 8 s against 0.14 s on sklearn digits)
+    with threadpool_limits(limits=1):
+        for train, test in splitter.split(np.zeros(len(y)), y):
+            fitted = clone(model).fit(features[train], y[train])
+            classes = np.asarray(fitted.classes_, dtype=np.int64)
+            probs[np.ix_(test, classes)] = fitted.predict_proba(features[test])
     return probs

@@ -4,7 +4,8 @@ Exact duplicates are found by a 64-bit hash of each row's features (the label le
 out). Near duplicates are found two ways, both in one pass with bounded memory:
 
 - text: the text normalised (Unicode NFKC, case-folded, punctuation and runs of
-  spaces removed) hashes equal; then MinHash signatures of word 3-shingles, banded
+  spaces removed) hashes equal; then MinHash signatures of character 5-grams (robust
+  on short texts, where one changed word already breaks most word shingles), banded
   (locality-sensitive hashing), with candidate pairs confirmed by their estimated
   Jaccard similarity;
 - numbers: the features rounded to a few significant digits hash equal.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+SHINGLE = 5
 MAX_NEAR_ROWS = 500_000
 """Rows signed for MinHash near-duplicate search (64 x 4 bytes each); beyond, exact and
 normalised matches still cover every row."""
@@ -86,7 +88,7 @@ def rounded_conflicts(features: np.ndarray, labels: Sequence[object], *, digits:
 
 
 def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
-                   threshold: float = 0.8, num_perm: int = 64, bands: int = 16,
+                   threshold: float = 0.7, num_perm: int = 64, bands: int = 16,
                    max_groups: int = 10_000, seed: int = 0) -> list[ConflictGroup]:
     """Texts equal after normalisation, or with estimated Jaccard >= `threshold`."""
     norm = [normalise_text(t or "") for t in texts]
@@ -101,15 +103,15 @@ def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
     sigs = np.full((limit, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     first_of: dict[int, int] = {}
     for i in range(limit):
-        words = norm[i].split()
-        if len(words) < 3:
+        text = norm[i]
+        if len(text) < 2 * SHINGLE:
             continue
         key = row_hash([norm[i]])
         if key in first_of:  # exact normalised copies share one signature
             sigs[i] = sigs[first_of[key]]
             continue
         first_of[key] = i
-        shingles = {" ".join(words[j:j + 3]) for j in range(len(words) - 2)}
+        shingles = {text[j:j + SHINGLE] for j in range(len(text) - SHINGLE + 1)}
         h = np.fromiter((int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(),
                                         "big") for s in shingles), dtype=np.uint64)
         with np.errstate(over="ignore"):
