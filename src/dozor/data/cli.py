@@ -283,9 +283,11 @@ def diff(
 
     try:
         left = manifest_of(old, block_rows=block_rows, label=label, pii=pii)
-        if left.get("files") and isinstance(left["files"][0], dict):
-            block_rows = int(left["files"][0].get("block_rows") or block_rows)
-            label = label or left["files"][0].get("label")
+        # a manifest's block size and label column apply to the other side too
+        tables = [f for f in left.get("files", []) if isinstance(f, dict) and "blocks" in f]
+        if tables:
+            block_rows = int(tables[0].get("block_rows") or block_rows)
+            label = label or tables[0].get("label")
         right = manifest_of(new, block_rows=block_rows, label=label, pii=pii)
     except ManifestError as exc:
         raise fail(str(exc)) from None
