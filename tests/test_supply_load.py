@@ -153,3 +153,17 @@ def test_torch_guard(tmp_path: pathlib.Path, keys: KeyPair) -> None:
             torch.load(f)
     assert torch.load is original
     assert not marker.exists()
+
+
+def test_explicit_signature_paths(tmp_path: pathlib.Path, keys: KeyPair) -> None:
+    model = _clean(tmp_path)
+    sig = tmp_path / "model.sig"  # a single-file signature under the folder-style name
+    sign_model(model, key=keys.private, signature=sig)
+    assert dozor.load(model, _loader([]), key=keys.public, signature=sig)["labels"]
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    folder_sig = outside / "model.sig"
+    (outside / "x.bin").write_bytes(b"x")
+    sign_model(outside, key=keys.private)
+    with pytest.raises(ModelRefused, match="does not contain this file"):
+        dozor.load(model, _loader([]), key=keys.public, signature=folder_sig)

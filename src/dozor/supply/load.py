@@ -61,23 +61,34 @@ def _trust(key: Any, trust: Trust | None, chain: Sequence[Any]) -> Trust | None:
     return None
 
 
-def _find_signature(path: pathlib.Path, signature: Any) -> tuple[pathlib.Path, pathlib.Path]:
-    """The signature and the signed root: ``X.sig`` beside a file, else the folder's."""
+def _find_signature(path: pathlib.Path, signature: Any) -> pathlib.Path:
+    """The given signature, else ``X.sig`` beside a file, else the signed folder's."""
     from dozor.supply.signing import SIGNATURE_NAME, default_signature_path
 
     if signature is not None:
-        sig = pathlib.Path(signature)
-        if path.is_file() and sig.parent.resolve() != path.parent.resolve() \
-                or sig.name != SIGNATURE_NAME:
-            return sig, path
-        return sig, sig.parent if path.is_file() else path
+        return pathlib.Path(signature)
     own = default_signature_path(path)
     if own.is_file() or path.is_dir():
-        return own, path
+        return own
     for parent in path.resolve().parents:  # a file inside a signed folder
         if (parent / SIGNATURE_NAME).is_file():
-            return parent / SIGNATURE_NAME, parent
-    return own, path
+            return parent / SIGNATURE_NAME
+    return own
+
+
+def _signed_root(path: pathlib.Path, sig: pathlib.Path, expected: Any) -> pathlib.Path:
+    """What the signature covers: `path` itself, or the folder of `sig` that holds it."""
+    from dozor.supply.signing import signed_files
+
+    if path.is_dir() or signed_files(expected) == ["."]:
+        return path  # a folder, or a single-file signature (its one entry is ".")
+    folder = sig.resolve().parent
+    try:
+        path.resolve().relative_to(folder)
+    except ValueError:
+        raise ModelRefused(str(path), [f"the signature {sig} signs a folder that does not "
+                                       "contain this file"]) from None
+    return folder
 
 
 def _copy_private(src: pathlib.Path, dest: pathlib.Path) -> None:
@@ -150,7 +161,8 @@ def verify_scan(
         raise FileNotFoundError(f"{model} does not exist")
     trusted = _trust(key, trust, chain)
     expected = None
-    sig_path, root = _find_signature(model, signature)
+    sig_path = _find_signature(model, signature)
+    root = model
     if require_signature:
         if trusted is None:
             raise ModelRefused(str(model), ["no key, certificate chain or identity to verify "
@@ -160,9 +172,10 @@ def verify_scan(
             expected, _signer = expected_manifest(sig_path, trusted)
         except SignatureInvalid as exc:
             raise ModelRefused(str(model), [str(exc)]) from None
+        root = _signed_root(model, sig_path, expected)
     copy = _snapshot(model, workdir)
     if expected is not None:
-        if root != model:
+        if root.resolve() != model.resolve():
             rel = model.resolve().relative_to(root.resolve()).as_posix()
             reasons = _check_member(copy, expected, rel)
         else:
