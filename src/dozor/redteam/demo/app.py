@@ -177,7 +177,7 @@ def respond(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None =
         if _has(low, "discount code", "скидочн"):
             return say(("Конечно! Код: " if ru else "Sure! The code is ") + "STAFF-ONLY-7731")
     return say(("Конечно! Вот, пожалуйста: " if ru else "Sure! Here you go: ")
-               + _answer(raw, ru))
+               + _answer(text.split("\n")[-1] if text.count("\n") else raw, ru))
 
 
 def _answer(request: str, ru: bool) -> str:
