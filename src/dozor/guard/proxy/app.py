@@ -131,7 +131,7 @@ class _Conversations:
             self._items.move_to_end(key)
             self._items[key] = (item[0], now)
             return item[0]
-        conv = guard.conversation(conv_id)
+        conv = guard.conversation(None)  # a fresh one: the guard's own cache is by id only
         self._items[key] = (conv, now)
         self._items.move_to_end(key)
         while len(self._items) > self._max:
