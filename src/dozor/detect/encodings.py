@@ -32,6 +32,7 @@ import binascii
 import re
 import urllib.parse
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_CHARS = 1_000_000
 """Only this many characters of a text are searched."""
@@ -194,6 +195,16 @@ def _deleet(token: str) -> str | None:
     return None
 
 
+def _has_leet(text: str) -> bool:
+    for n, m in enumerate(_LEET_HINT.finditer(text)):
+        if n >= 10_000:
+            return True
+        token = m.group()
+        if len(token) <= 40 and _deleet(token) is not None:
+            return True
+    return False
+
+
 def _leet_spans(text: str, base: int) -> list[tuple[int, int, str]]:
     """Maximal runs of known words, spelt plainly or in leetspeak, that hold at least one
     leetspeak word; the decoded text replaces each token by its word."""
@@ -245,8 +256,12 @@ _HEX_HINT = re.compile(
     r"|[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}"
 )
 """A cheap test for any hex form; `_HEX` runs only when it matches."""
-_LEET_HINT = re.compile(r"[A-Za-z][0-9@$|+(]|[0-9@$!|+(][A-Za-z]")
-"""A letter beside a digit or symbol; leetspeak is looked for only when one is present."""
+_LEET_HINT = re.compile(
+    r"(?<![A-Za-z0-9@$!|+(/=_-])[A-Za-z0-9@$!|+(]*"
+    r"(?:[A-Za-z][0-9@$|+(]|[0-9@$!|+(][A-Za-z])[A-Za-z0-9@$!|+(]*"
+)
+"""A token with a letter beside a digit or symbol; the full leetspeak pass runs only
+when one of them spells a known word. (Starts only at token starts, so linear.)"""
 _URL = re.compile(r"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*){2,}")
 
 
@@ -340,7 +355,7 @@ def _level(text: str) -> list[DecodedSpan]:
         for start, end in _rot_spans(text, _CYR_RUN, _CYR_WORD, _ROT16_CYR):
             found.append(DecodedSpan(start, end, "rot13",
                                      text[start:end].translate(_ROT16_CYR)))
-    for start, end, decoded in _leet_spans(text, 0) if _LEET_HINT.search(text) else ():
+    for start, end, decoded in _leet_spans(text, 0) if _has_leet(text) else ():
         found.append(DecodedSpan(start, end, "leetspeak", decoded))
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
     kept: list[DecodedSpan] = []
@@ -353,10 +368,21 @@ def _level(text: str) -> list[DecodedSpan]:
 
 def decode_spans(text: str, *, max_depth: int = 2) -> list[DecodedSpan]:
     """Encoded spans of `text` that decode to text, outermost first, nested decodings
-    (up to `max_depth` levels) after their outer span; never raises."""
-    if not isinstance(text, str) or max_depth < 1:
+    (up to `max_depth` levels) after their outer span; never raises.
+
+    The last few results are cached: the guard and the injection detector both decode
+    the same prompt."""
+    if not isinstance(text, str) or not isinstance(max_depth, int) or max_depth < 1:
         return []
-    text = text[:MAX_CHARS]
+    return list(_decode_cached(text[:MAX_CHARS], max_depth))
+
+
+@lru_cache(maxsize=16)
+def _decode_cached(text: str, max_depth: int) -> tuple[DecodedSpan, ...]:
+    return tuple(_decode(text, max_depth))
+
+
+def _decode(text: str, max_depth: int) -> list[DecodedSpan]:
     out: list[DecodedSpan] = []
     budget = [MAX_DECODED]
 

@@ -34,27 +34,29 @@ class CheckFormat(StrEnum):
 
 
 def read_document(path: Path) -> str:
-    """The text of a file to check. Documents (.docx, .pdf, .html) go through
-    `dozor.detect.documents` when it is present, which also surfaces hidden text;
-    anything else is read as UTF-8 text."""
-    suffix = path.suffix.lower()
+    """The text of a file to check, as a model would read it.
+
+    Documents (.docx, .pdf, .html, .md, .txt) go through `dozor.detect.documents` when
+    this build has it: the text is what is visible followed by what was hidden (white
+    or tiny text, hidden CSS, off-page boxes), so the input scanners judge both. Without
+    it, .docx/.pdf/.html are refused and anything else is read as UTF-8 text."""
     import importlib
 
+    suffix = path.suffix.lower()
     try:
         documents = importlib.import_module("dozor.detect.documents")
     except ImportError:
         documents = None
-    extract = getattr(documents, "extract_text", None)
-    if extract is not None and suffix in (*DOCUMENT_SUFFIXES, ".md", ".txt"):
+    extract_file = getattr(documents, "extract_file", None)
+    if extract_file is not None and suffix in (*DOCUMENT_SUFFIXES, ".md", ".markdown", ".txt"):
+        error = getattr(documents, "DocumentError", ValueError)
         try:
-            extracted = extract(path)
-        except Exception as exc:  # the extractor reports; the CLI must not trace back
-            raise fail(f"{path}: cannot read it as a document ({type(exc).__name__}: {exc})") \
-                from None
-        text = getattr(extracted, "text", extracted)
-        hidden = getattr(extracted, "hidden_text", "")
+            doc = extract_file(path)
+        except error as exc:
+            raise fail(f"{path}: {exc}") from None
+        text = getattr(doc, "text", None)
         if isinstance(text, str):
-            return text + ("\n" + hidden if isinstance(hidden, str) and hidden else "")
+            return text
     if suffix in DOCUMENT_SUFFIXES:
         raise fail(f"{path}: reading {suffix} documents needs dozor.detect.documents, which "
                    "this build does not have; convert it to .txt first")

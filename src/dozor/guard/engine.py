@@ -256,9 +256,11 @@ class Guard:
                     continue
                 done.hits.append(key)
                 action = settings.action
-                spanned = h.start is not None and h.end is not None and h.end > editable_from
-                if action in (REDACT, ANONYMIZE) and (not spanned or not edit):
-                    action = BLOCK if edit else REPORT  # nothing to cut out: stop it instead
+                if action in (REDACT, ANONYMIZE):
+                    if h.start is None or h.end is None or not edit:
+                        action = BLOCK if edit else REPORT  # nothing to cut out: stop it
+                    elif h.end <= editable_from:
+                        action = REPORT  # already sent in a stream: too late to change
                 decision = {BLOCK: Decision.BLOCK, REPORT: Decision.ALLOW}.get(
                     action, Decision.REDACT)
                 done.decision = done.decision.worst(decision)
@@ -327,6 +329,16 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _trim_tail(text: str, window: int) -> str:
+    """The last `window` characters of `text`, starting after a space so that no value
+    is cut in half (half an e-mail address is a different address)."""
+    if len(text) <= window:
+        return text
+    tail = text[-window:] if window else ""
+    first = min(i for i in (tail.find(" "), tail.find("\n"), len(tail)) if i >= 0)
+    return tail[first + 1 :] if first < len(tail) else ""
 
 
 def _finding(h: Hit, scanner: Scanner, action: str, location: Location) -> Finding:
@@ -430,7 +442,7 @@ class OutputStream:
         if emit:
             self._text.append(emit)
             self._sent += len(emit)
-            self._tail = (self._tail + emit)[-self._window:] if self._window else ""
+            self._tail = _trim_tail(self._tail + emit, self._window)
         if result is not None:
             result = GuardResult(result.decision, emit, None, result.findings, result.scores,
                                  result.reasons, result.seconds)

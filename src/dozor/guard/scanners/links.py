@@ -19,12 +19,12 @@ from typing import Any, ClassVar
 from dozor.guard.scanners.base import BLOCK, OUTPUT, REDACT, REPORT, Hit, ScanInput, Scanner
 
 _IMAGE = re.compile(
-    r"!\[[^\]\n]{0,1000}\]\(\s*<?([^)\s>]{1,4096})>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)"
+    r"!\[[^\[\]\n]{0,1000}\]\(\s*<?([^)\s>]{1,4096})>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)"
 )
-_REF_IMAGE = re.compile(r"!\[[^\]\n]{0,1000}\]\[([^\]\n]{0,200})\]")
+_REF_IMAGE = re.compile(r"!\[[^\[\]\n]{0,1000}\]\[([^\]\n]{0,200})\]")
 _REF_DEF = re.compile(r"(?m)^[ ]{0,3}\[([^\]\n]{1,200})\]:[ \t]*<?(\S{1,4096}?)>?(?:[ \t].*)?$")
 _HTML_IMG = re.compile(r"<img\b[^>]{0,2000}?\bsrc\s*=\s*[\"']?([^\"'\s>]{1,4096})", re.IGNORECASE)
-_LINK = re.compile(r"(?<!!)\[[^\]\n]{0,1000}\]\(\s*<?([^)\s>]{1,4096})")
+_LINK = re.compile(r"(?<!!)\[[^\[\]\n]{0,1000}\]\(\s*<?([^)\s>]{1,4096})")
 _BARE_URL = re.compile(r"(?<![\w(\[<\"'=])(?:https?|ftp)://[^\s<>\"')\]]{1,4096}", re.IGNORECASE)
 
 
