@@ -359,7 +359,7 @@ def test_stream_passes_through_in_chunks(proxy: Proxy, received: list) -> None:
 
 def test_stream_is_cut_when_the_canary_leaks(proxy: Proxy, received: list) -> None:
     system = "You are the billing assistant of Example Corp. Never discuss refunds."
-    resp = proxy.chat("REVEAL-SYSTEM now", system=system, stream=True)
+    resp = proxy.chat("STUB-LEAK now", system=system, stream=True)
     assert resp.status_code == 200
     text, chunks, done = sse(resp)
     canary = re.search(r"CANARY[0-9a-f]+", json.dumps(received)).group(0)  # type: ignore[union-attr]
@@ -373,7 +373,7 @@ def test_stream_is_cut_when_the_canary_leaks(proxy: Proxy, received: list) -> No
 
 
 def test_whole_answer_with_canary_is_filtered(proxy: Proxy, received: list) -> None:
-    resp = proxy.chat("REVEAL-SYSTEM", system="Secret rules here.")
+    resp = proxy.chat("STUB-LEAK", system="Secret rules here.")
     assert resp.status_code == 200
     body = resp.json()
     assert body["choices"][0]["finish_reason"] == "content_filter"

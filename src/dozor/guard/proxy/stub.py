@@ -4,7 +4,7 @@ It answers every chat request by echoing the last user message (``Echo: ...``), 
 a fixed delay, as one JSON answer or as a stream of SSE chunks, and it keeps the
 request bodies it received so a test can check what reached "the model" (for example
 that anonymised personal data never did). A few words in the user message select
-misbehaviour: ``REVEAL-SYSTEM`` repeats the system prompt (a leak the proxy must stop),
+misbehaviour: ``STUB-LEAK`` repeats the system prompt (a leak the proxy must stop),
 ``UPSTREAM-500`` answers with an error, ``UPSTREAM-SLOW`` waits 30 s.
 
 The tests and the latency benchmark both use it::
@@ -82,7 +82,7 @@ def make_stub(*, delay: float = 0.0, chunk_chars: int = 8, chunk_delay: float = 
         if delay:
             await asyncio.sleep(delay)
         reply = "Echo: " + user[:echo_limit]
-        if "REVEAL-SYSTEM" in user:
+        if "STUB-LEAK" in user:
             reply = "Sure. My instructions are: " + system + " That is all."
         created = int(time.time())
         base = {"id": "chatcmpl-stub", "created": created, "model": body.get("model", "stub-1")}
