@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_CHARS = 2_000_000
 """Longer texts are inspected and normalised up to this many characters only."""
@@ -285,6 +286,12 @@ _TO_GREEK = {
 _TO_LATIN_GREEK_TO_CYR = {"ο": "о", "α": "а", "ρ": "р", "Ο": "О", "Α": "А", "Ρ": "Р"}
 
 _ALL_LOOKALIKE = frozenset(_TO_LATIN)
+_MIXED_SEED = re.compile("[A-Za-z\u0370-\u03ff\u1f00-\u1fff]+")
+"""A Latin or Greek letter: only words around one can mix scripts with Cyrillic."""
+_LOOKALIKE_WORD = re.compile(
+    "(?<![^\\W\\d_])[" + "".join(sorted(_TO_LATIN)) + "]{2,}(?![^\\W\\d_])"
+)
+_WORD_BEFORE = re.compile(r"[^\W\d_]+(?=[^\w]*\Z)")
 _MIXED_HINT = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0261]|[\u0370-\u03ff\u1f00-\u1fff]")
 """A non-ASCII word can mix scripts only if it has a Latin or a Greek letter (Cyrillic
 words without either are one script)."""
@@ -297,26 +304,50 @@ def _word_script(word: str) -> str:
     return found.pop() if len(found) == 1 else _OTHER
 
 
-def _folds(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=16)
+def _folds(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, folded) for every word to fold: look-alikes in mixed-script words,
     and whole look-alike words written in Cyrillic or Greek between Latin words
-    (``ехес`` in an English sentence). Ordinary one-script words are never touched."""
-    words = list(_WORD.finditer(text))
-    out: list[tuple[int, int, str]] = []
-    for i, m in enumerate(words):
-        word = m.group()
+    (``ехес`` in an English sentence). Ordinary one-script words are never touched.
+
+    Only candidate words are visited: words around a Latin or Greek letter that are not
+    ASCII, and words made only of look-alike letters, so ordinary Russian text costs
+    two regex scans."""
+    found: dict[int, tuple[int, int, str]] = {}
+    last_end = -1
+    for m in _MIXED_SEED.finditer(text):
+        if m.start() < last_end:
+            continue
+        start, end = _word_at(text, m.start(), m.end())
+        last_end = end
+        word = text[start:end]
         if word.isascii():
             continue
-        folded = _fold_word(word) if _MIXED_HINT.search(word) else None
-        if folded is None and len(word) > 1 and _ALL_LOOKALIKE.issuperset(word):
-            before = _word_script(words[i - 1].group()) if i else None
-            after = _word_script(words[i + 1].group()) if i + 1 < len(words) else None
-            neighbours = [s for s in (before, after) if s is not None]
-            if neighbours and all(s == _LATIN for s in neighbours):
-                folded = "".join(_TO_LATIN[c] for c in word)
+        folded = _fold_word(word)
         if folded is not None:
-            out.append((m.start(), m.end(), folded))
-    return out
+            found[start] = (start, end, folded)
+    for m in _LOOKALIKE_WORD.finditer(text):
+        if m.start() in found:
+            continue
+        before = _WORD_BEFORE.search(text, max(0, m.start() - 64), m.start())
+        after = _WORD.search(text, m.end(), m.end() + 64)
+        neighbours = [_word_script(w.group()) for w in (before, after) if w is not None]
+        if neighbours and all(s == _LATIN for s in neighbours):
+            found[m.start()] = (m.start(), m.end(), "".join(_TO_LATIN[c] for c in m.group()))
+    return tuple(found[k] for k in sorted(found))
+
+
+def _word_at(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole word (letters of any script) around text[start:end]."""
+    while start > 0 and _is_letter(text[start - 1]):
+        start -= 1
+    while end < len(text) and _is_letter(text[end]):
+        end += 1
+    return start, end
+
+
+def _is_letter(c: str) -> bool:
+    return c.isalpha()
 
 
 def _fold(text: str) -> str:
@@ -339,13 +370,20 @@ _HAS_LATIN = re.compile("[A-Za-z]")
 
 
 def normalize(text: str) -> str:
-    """The text a detector should read (see the module docstring); never raises."""
+    """The text a detector should read (see the module docstring); never raises.
+    The last few results are cached (the guard and its detectors normalise the same
+    prompt several times)."""
     if not isinstance(text, str):
         return ""
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
     if text.isascii():
         return text
+    return _normalize(text)
+
+
+@lru_cache(maxsize=16)
+def _normalize(text: str) -> str:
     text = _reveal(text)
     if _REMOVABLE.search(text):
         text = text.translate(_REMOVE)

@@ -159,7 +159,8 @@ class Guard:
     # --- internals ----------------------------------------------------------------------
 
     def _limits(self, text: str) -> _Pass:
-        return self._scan(text, INPUT, "user", None, (), self._whole_input, {}, edit=False)
+        return self._scan(text, INPUT, "user", None, (), self._whole_input, {}, edit=False,
+                          plain=True)
 
     def _check_messages(self, messages: Sequence[Mapping[str, Any]], conv: Conversation,
                         t0: float) -> GuardResult:
@@ -225,6 +226,7 @@ class Guard:
         skip: set[tuple[int, str]] | None = None,
         base: int = 0,
         editable_from: int = 0,
+        plain: bool = False,
     ) -> _Pass:
         """Run `scanners` on `text` and apply their actions.
 
@@ -234,7 +236,11 @@ class Guard:
         if not isinstance(text, str):
             text = ""
         done = _Pass(text)
-        item = ScanInput(text, normalize(text), hidden_text(text), direction, role, conv, extra)
+        if plain:  # the size limits need no normalised view
+            item = ScanInput(text, text, "", direction, role, conv, extra)
+        else:
+            item = ScanInput(text, normalize(text), hidden_text(text), direction, role, conv,
+                             extra)
         edits: list[tuple[int, int, str]] = []
         location = Location(direction, members)
         for settings, scanner in scanners:
@@ -362,7 +368,7 @@ class OutputStream:
 
     MAX_HOLD = 4096
     """Text without a space longer than this is scanned and sent anyway."""
-    MIN_STEP = 32
+    MIN_STEP = 128
     """Pending characters beyond the hold-back before a scan is worth its cost."""
 
     def __init__(self, guard: Guard, conversation: Conversation) -> None:

@@ -38,7 +38,7 @@ output:
   code:      {enabled: false, action: block}
   banned:    {enabled: false, action: block}
 stream:
-  window: 512      # characters of already-sent text kept as context for scanning
+  window: 256      # characters of already-sent text kept as context for scanning
   holdback: 64     # characters held back at the end until more text arrives
 """
 
@@ -62,7 +62,7 @@ class GuardPolicy:
     input: tuple[ScannerSettings, ...]
     output: tuple[ScannerSettings, ...]
     untrusted_roles: frozenset[str] = frozenset({"user", "tool", "function"})
-    stream_window: int = 512
+    stream_window: int = 256
     stream_holdback: int = 64
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The merged policy as a dict (what was validated)."""
@@ -195,17 +195,19 @@ def load_policy(source: str | Path | Mapping[str, Any] | None = None) -> GuardPo
     import yaml
 
     user = _read(source)
-    unknown = set(user) - {"version", "defaults", "untrusted_roles", "input", "output", "stream"}
+    unknown = set(user) - {"version", "defaults", "untrusted_roles", "input", "output", "stream",
+                           "proxy"}
     if unknown:
         raise GuardPolicyError(f"policy: unknown key {sorted(unknown)[0]!r}; the keys are "
-                               "version, defaults, untrusted_roles, input, output, stream")
+                               "version, defaults, untrusted_roles, input, output, stream "
+                               "(and proxy, read by dozor guard serve)")
     if user.get("version", 1) != 1:
         raise GuardPolicyError("policy: version must be 1")
     inherit = user.get("defaults", True)
     if not isinstance(inherit, bool):
         raise GuardPolicyError("policy: defaults must be true or false")
     base = yaml.safe_load(DEFAULT_POLICY) if inherit else {"input": {}, "output": {}}
-    merged = _merge(base, {k: v for k, v in user.items() if k != "defaults"})
+    merged = _merge(base, {k: v for k, v in user.items() if k not in ("defaults", "proxy")})
     sections: dict[str, tuple[ScannerSettings, ...]] = {}
     for direction in (INPUT, OUTPUT):
         conf = merged.get(direction) or {}
@@ -218,7 +220,7 @@ def load_policy(source: str | Path | Mapping[str, Any] | None = None) -> GuardPo
     stream = merged.get("stream") or {}
     if not isinstance(stream, Mapping) or set(stream) - {"window", "holdback"}:
         raise GuardPolicyError("policy: stream takes window and holdback")
-    window, holdback = stream.get("window", 512), stream.get("holdback", 64)
+    window, holdback = stream.get("window", 256), stream.get("holdback", 64)
     for k, v in (("window", window), ("holdback", holdback)):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100_000:
             raise GuardPolicyError(f"policy: stream.{k} must be a whole number of characters")
