@@ -11,6 +11,8 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from dozor.cli import app  # noqa: E402
@@ -122,3 +124,20 @@ def test_cli(v1: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and r.output.count("\n") == 1
     r = runner.invoke(app, ["fingerprint", str(v1), "-o", str(tmp_path / "no" / "m.json")])
     assert r.exit_code == 2
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=20)
+entry = st.fixed_dictionaries({"path": st.sampled_from(["a.csv", "b.csv"])}, optional={
+    k: json_values for k in ("sha256", "size", "rows", "schema", "blocks", "block_rows",
+                             "labels", "pii")})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(entry, max_size=3), st.lists(entry, max_size=3))
+def test_fuzz_diff_of_hostile_manifests_never_raises(old: list, new: list) -> None:  # type: ignore[type-arg]
+    result = diff_manifests({"files": old}, {"files": new})  # must not raise
+    json.dumps(result.to_dict())

@@ -254,3 +254,15 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "check", str(bad), "--label", "label", "--fail-on",
                             "critical"])
     assert r.exit_code == 0
+
+
+def test_hostile_inputs_give_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    np.savez(tmp_path / "nolabels.npz", x=np.zeros((4, 2)))
+    np.savez(tmp_path / "text.npz", x=np.array(["a", "b"]), y=np.array([0, 1]))
+    (tmp_path / "rand.csv").write_bytes(bytes(range(256)) * 50)
+    for name in ("junk.npz", "nolabels.npz", "text.npz", "rand.csv"):
+        r = runner.invoke(app, ["data", "check", str(tmp_path / name), "-l", "label"])
+        assert r.exit_code == 2, (name, r.output)
+        assert r.output.count("\n") == 1 and "Traceback" not in r.output

@@ -244,10 +244,19 @@ class DataDiff:
              "changed_blocks": list(f.changed_blocks)} for f in self.files]}
 
 
+def _entries(manifest: Any) -> dict[str, dict[str, Any]]:
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list):
+        return {}
+    return {str(f["path"]): f for f in files if isinstance(f, dict) and "path" in f}
+
+
 def diff_manifests(old: dict[str, Any], new: dict[str, Any]) -> DataDiff:
-    """Explain what changed from `old` to `new` (two manifests)."""
-    before = {f["path"]: f for f in old.get("files", []) if isinstance(f, dict)}
-    after = {f["path"]: f for f in new.get("files", []) if isinstance(f, dict)}
+    """Explain what changed from `old` to `new` (two manifests).
+
+    Manifests may come from anywhere: fields of the wrong type are ignored, never fatal.
+    """
+    before, after = _entries(old), _entries(new)
     if len(before) == 1 and len(after) == 1 and set(before) != set(after):
         # two single files with different names: compare them with each other
         only_old, (name, only_new) = next(iter(before.values())), next(iter(after.items()))
@@ -270,14 +279,13 @@ def diff_manifests(old: dict[str, Any], new: dict[str, Any]) -> DataDiff:
 def _size(entry: dict[str, Any] | None) -> str:
     if entry is None:
         return "?"
-    rows = f", {entry['rows']:,} rows" if isinstance(entry.get("rows"), int) else ""
-    return f"{entry.get('size', 0):,} bytes{rows}"
+    rows = f", {_int(entry.get('rows')):,} rows" if "rows" in entry else ""
+    return f"{_int(entry.get('size')):,} bytes{rows}"
 
 
 def _explain(b: dict[str, Any], a: dict[str, Any]) -> tuple[list[str], list[int]]:
-    notes = [f"content changed ({b.get('size', 0):,} -> {a.get('size', 0):,} bytes)"]
-    sb = {n: t for n, t in b.get("schema") or []}
-    sa = {n: t for n, t in a.get("schema") or []}
+    notes = [f"content changed ({_int(b.get('size')):,} -> {_int(a.get('size')):,} bytes)"]
+    sb, sa = _schema(b.get("schema")), _schema(a.get("schema"))
     added = [n for n in sa if n not in sb]
     removed = [n for n in sb if n not in sa]
     retyped = [f"{n} {sb[n]} -> {sa[n]}" for n in sa if n in sb and sb[n] != sa[n]]
@@ -289,15 +297,15 @@ def _explain(b: dict[str, Any], a: dict[str, Any]) -> tuple[list[str], list[int]
         notes.append("column types changed: " + ", ".join(retyped))
     if list(sb) != list(sa) and not added and not removed:
         notes.append("columns reordered")
-    rb, ra = b.get("rows"), a.get("rows")
-    if isinstance(rb, int) and isinstance(ra, int) and rb != ra:
+    rb, ra = _int(b.get("rows")), _int(a.get("rows"))
+    if rb != ra:
         notes.append(f"rows {rb:,} -> {ra:,} ({ra - rb:+,})")
     blocks: list[int] = []
-    bb, ba = b.get("blocks") or [], a.get("blocks") or []
+    bb, ba = _hashes(b.get("blocks")), _hashes(a.get("blocks"))
     if bb and ba and b.get("block_rows") == a.get("block_rows"):
-        size = int(b.get("block_rows") or BLOCK_ROWS)
+        size = max(1, _int(b.get("block_rows")) or BLOCK_ROWS)
         blocks = [i for i in range(max(len(bb), len(ba)))
-                  if i >= len(bb) or i >= len(ba) or bb[i].get("sha256") != ba[i].get("sha256")]
+                  if i >= len(bb) or i >= len(ba) or bb[i] != ba[i]]
         if not blocks:
             notes.append("every row is the same (only the encoding or layout changed)")
         elif len(blocks) <= 20:
@@ -310,17 +318,19 @@ def _explain(b: dict[str, Any], a: dict[str, Any]) -> tuple[list[str], list[int]
     if isinstance(lb, dict) and isinstance(la, dict) and lb != la:
         from dozor.data.labels.balance import shift_from_counts
 
-        shift = shift_from_counts(Counter({str(k): int(n) for k, n in lb.items()}),
-                                  Counter({str(k): int(n) for k, n in la.items()}))
+        shift = shift_from_counts(Counter({str(k): _int(n) for k, n in lb.items()}),
+                                  Counter({str(k): _int(n) for k, n in la.items()}))
         lab, delta = shift.largest
         notes.append(f"label distribution moved {shift.total_variation:.1%} (total variation; "
                      f"largest: {lab!r} {delta:+.1%}, chi-square p = {shift.p_value:.1e})")
     pb, pa = b.get("pii"), a.get("pii")
     if isinstance(pb, dict) and isinstance(pa, dict) and pb != pa:
-        for col in sorted(set(pb) | set(pa)):
-            eb, ea = pb.get(col, {}), pa.get(col, {})
-            for entity in sorted(set(eb) | set(ea)):
-                x, y = float(eb.get(entity, 0)), float(ea.get(entity, 0))
+        for col in sorted(set(pb) | set(pa), key=str):
+            eb, ea = pb.get(col), pa.get(col)
+            eb = eb if isinstance(eb, dict) else {}
+            ea = ea if isinstance(ea, dict) else {}
+            for entity in sorted(set(eb) | set(ea), key=str):
+                x, y = _float(eb.get(entity)), _float(ea.get(entity))
                 if x == 0 and y > 0:
                     notes.append(f"personal data appeared: {col} holds {entity} in {y:.1%}")
                 elif y == 0 and x > 0:
@@ -328,3 +338,24 @@ def _explain(b: dict[str, Any], a: dict[str, Any]) -> tuple[list[str], list[int]
                 elif abs(x - y) >= 0.01:
                     notes.append(f"{col}: {entity} share {x:.1%} -> {y:.1%}")
     return notes, blocks
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else 0.0
+
+
+def _schema(value: Any) -> dict[str, str]:
+    if not isinstance(value, list):
+        return {}
+    return {str(p[0]): str(p[1]) for p in value if isinstance(p, list | tuple) and len(p) == 2}
+
+
+def _hashes(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [str(b.get("sha256")) if isinstance(b, dict) else "" for b in value]

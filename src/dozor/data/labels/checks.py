@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,22 +205,30 @@ def _load_npz(path: Path, max_rows: int) -> LabelledData:
             if xkey is None or ykey is None:
                 raise DataError(f"{path} needs arrays named x (or images) and y (or labels); "
                                 f"it has {', '.join(sorted(keys)) or 'none'}")
+            for key in (xkey, ykey):  # a compressed member may inflate to anything
+                if npz.zip.getinfo(f"{key}.npy").file_size > MAX_NPZ_BYTES:
+                    raise DataError(f"{path}: array {key} is larger than "
+                                    f"{MAX_NPZ_BYTES >> 30} GiB unpacked")
             x = np.asarray(npz[xkey])[:max_rows]
             y = np.asarray(npz[ykey])[:max_rows].reshape(-1)
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else exc}"
+                        ) from None
     if len(x) != len(y):
         raise DataError(f"{path}: {len(x)} examples but {len(y)} labels")
     codes, names = _encode(y.tolist())
     data = LabelledData(str(path), codes, names)
+    try:
+        numeric = x.reshape(len(x), -1).astype(float)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: the features are not numbers ({x.dtype})") from None
+    data.numeric = numeric
     if x.ndim >= 3:
         data.images = x
-        data.numeric = x.reshape(len(x), -1).astype(float)
     else:
-        data.numeric = x.reshape(len(x), -1).astype(float)
-        data.numeric_names = [f"x[{i}]" for i in range(data.numeric.shape[1])]
+        data.numeric_names = [f"x[{i}]" for i in range(numeric.shape[1])]
     return data
 
 

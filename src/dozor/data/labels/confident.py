@@ -51,20 +51,30 @@ def confident_joint(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
                            for c in range(k)])
     confident = probs >= thresholds - 1e-6
     n_conf = confident.sum(axis=1)
-    # among classes above their threshold the most probable; with only one it is that one
-    guess = np.argmax(np.where(confident, probs, -1.0), axis=1)
+    # one class above its threshold: that class; several: the most probable class
+    guess = np.where(n_conf > 1, probs.argmax(axis=1), confident.argmax(axis=1))
     keep = n_conf > 0
     joint = np.zeros((k, k), dtype=float)
     np.add.at(joint, (labels[keep], guess[keep]), 1.0)
+    # every class keeps at least one example on its diagonal
+    np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1.0))
     rows = joint.sum(axis=1, keepdims=True)
     rows[rows == 0] = 1.0
     calibrated = joint / rows * counts[:, None]
     calibrated = calibrated / max(calibrated.sum(), 1.0) * n
-    out: np.ndarray = np.rint(calibrated).astype(np.int64)
-    # every class present keeps at least one example on its diagonal
-    for c in range(k):
-        if counts[c] and out[c, c] == 0:
-            out[c, c] = 1
+    return _round_keeping_row_sums(calibrated)
+
+
+def _round_keeping_row_sums(matrix: np.ndarray) -> np.ndarray:
+    """Integers whose rows still sum to the rounded row sums (largest remainders first):
+    plain rounding of the calibrated joint loses or invents examples in a row."""
+    floor = np.floor(matrix)
+    out: np.ndarray = floor.astype(np.int64)
+    missing = np.rint(matrix.sum(axis=1)).astype(np.int64) - out.sum(axis=1)
+    remainders = matrix - floor
+    for i, extra in enumerate(missing):
+        if extra > 0:
+            out[i, np.argsort(-remainders[i], kind="stable")[:extra]] += 1
     return out
 
 
