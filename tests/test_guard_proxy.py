@@ -326,10 +326,13 @@ def test_secret_is_redacted_before_the_upstream(proxy: Proxy, received: list) ->
     assert secret not in resp.text
 
 
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_anonymisation_round_trip(proxy: Proxy, received: list, stream: bool) -> None:
+def test_anonymisation_round_trip(upstream: ServerThread, received: list, stream: bool,
+                                  client: str) -> None:
     email, phone = "alice.smith@example.com", "+1 415 555 0100"
-    resp = proxy.chat(f"Write to {email} or call {phone} about the invoice.", stream=stream)
+    with Proxy(upstream.url, upstream_client=client) as proxy:
+        resp = proxy.chat(f"Write to {email} or call {phone} about the invoice.", stream=stream)
     assert resp.status_code == 200
     text = sse(resp)[0] if stream else resp.json()["choices"][0]["message"]["content"]
     assert text == f"Echo: Write to {email} or call {phone} about the invoice."
@@ -342,10 +345,13 @@ def test_anonymisation_round_trip(proxy: Proxy, received: list, stream: bool) ->
 # Streaming
 
 
-def test_stream_passes_through_in_chunks(proxy: Proxy, received: list) -> None:
-    with proxy.client.stream("POST", "/v1/chat/completions", json={
-            "model": "stub-1", "stream": True,
-            "messages": [{"role": "user", "content": "tell me a long story " * 5}]}) as resp:
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+def test_stream_passes_through_in_chunks(upstream: ServerThread, received: list,
+                                         client: str) -> None:
+    body = {"model": "stub-1", "stream": True,
+            "messages": [{"role": "user", "content": "tell me a long story " * 5}]}
+    with Proxy(upstream.url, upstream_client=client) as proxy, \
+            proxy.client.stream("POST", "/v1/chat/completions", json=body) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
         pieces = [line for line in resp.iter_lines() if line.startswith("data: {")]
@@ -357,9 +363,12 @@ def test_stream_passes_through_in_chunks(proxy: Proxy, received: list) -> None:
     assert finishes[-1] == "stop"
 
 
-def test_stream_is_cut_when_the_canary_leaks(proxy: Proxy, received: list) -> None:
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+def test_stream_is_cut_when_the_canary_leaks(upstream: ServerThread, received: list,
+                                             client: str) -> None:
     system = "You are the billing assistant of Example Corp. Never discuss refunds."
-    resp = proxy.chat("STUB-LEAK now", system=system, stream=True)
+    with Proxy(upstream.url, upstream_client=client) as proxy:
+        resp = proxy.chat("STUB-LEAK now", system=system, stream=True)
     assert resp.status_code == 200
     text, chunks, done = sse(resp)
     canary = re.search(r"CANARY[0-9a-f]+", json.dumps(received)).group(0)  # type: ignore[union-attr]
@@ -410,8 +419,9 @@ def test_malformed_requests_are_400(proxy: Proxy, body: bytes) -> None:
     assert resp.json()["error"]["code"] == "invalid_request"
 
 
-def test_upstream_errors_timeouts_and_unreachable(upstream: ServerThread) -> None:
-    with Proxy(upstream.url, upstream_timeout=0.5) as p:
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+def test_upstream_errors_timeouts_and_unreachable(upstream: ServerThread, client: str) -> None:
+    with Proxy(upstream.url, upstream_timeout=0.5, upstream_client=client) as p:
         resp = p.chat("UPSTREAM-500")
         assert resp.status_code == 500 and resp.json()["error"]["code"] == "stub"
         resp = p.chat("UPSTREAM-SLOW")
@@ -420,13 +430,23 @@ def test_upstream_errors_timeouts_and_unreachable(upstream: ServerThread) -> Non
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    with Proxy(dead) as p:
+    with Proxy(dead, upstream_client=client) as p:
         resp = p.chat("hello")
+        assert resp.status_code == 502
+        assert resp.json()["error"]["code"] == "upstream_error"
+        resp = p.chat("hello", stream=True)
         assert resp.status_code == 502
         assert resp.json()["error"]["code"] == "upstream_error"
 
 
-def test_models_pass_through_and_other_paths_are_404(proxy: Proxy) -> None:
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+def test_models_pass_through_and_other_paths_are_404(upstream: ServerThread,
+                                                     client: str) -> None:
+    with Proxy(upstream.url, upstream_client=client) as proxy:
+        _models_and_404(proxy)
+
+
+def _models_and_404(proxy: Proxy) -> None:
     resp = proxy.client.get("/v1/models")
     assert resp.status_code == 200 and resp.json()["data"][0]["id"] == "stub-1"
     resp = proxy.client.post("/v1/completions", json={"prompt": "hi"})

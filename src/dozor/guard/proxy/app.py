@@ -3,7 +3,7 @@
 Flow of one ``POST /v1/chat/completions``: size limit on the raw body, parse, API key
 (hashed at once), rate limits, the guard's input check on the messages (block -> 400
 with the rule ids; redact/anonymise -> the upstream sees only the rewritten messages),
-the system-prompt canary, the upstream call over one pooled `httpx.AsyncClient`, then
+the system-prompt canary, the upstream call over one pooled client (`upstream.py`), then
 the output check: on the whole answer, or chunk by chunk on a stream through
 `Guard.output_stream`, which passes text on as soon as it is safe and stops the stream
 (``finish_reason: content_filter``) when a check blocks. Personal data the input check
@@ -34,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -44,6 +43,12 @@ from dozor.guard.proxy.decisions import DecisionLog
 from dozor.guard.proxy.limits import RateLimiter, open_limiter
 from dozor.guard.proxy.metrics import CONTENT_TYPE, ProxyMetrics
 from dozor.guard.proxy.sse import SseTooLarge, encode, read_events
+from dozor.guard.proxy.upstream import (
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    open_upstream,
+)
 
 try:
     import orjson
@@ -144,7 +149,7 @@ class Proxy:
 
     def __init__(self, config: ProxyConfig, *, guard_factory: GuardFactory | None = None,
                  store: Any = None, limiter: RateLimiter | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: Any = None) -> None:
         self.config = config
         self.metrics = ProxyMetrics()
         factory = guard_factory or default_guard_factory
@@ -159,8 +164,10 @@ class Proxy:
         self.limiter_kind = "redis" if config.redis_url else "memory"
         self.conversations = _Conversations(config.max_conversations, config.conversation_ttl)
         self._store = store
-        self._transport = transport
-        self.client: httpx.AsyncClient | None = None
+        self.upstream = open_upstream(config.upstream_client,
+                                      timeout=config.upstream_timeout,
+                                      connect_timeout=config.connect_timeout,
+                                      transport=transport)
         self.log: DecisionLog | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2)),
                                         thread_name_prefix="dozor-guard")
@@ -173,12 +180,7 @@ class Proxy:
 
     # life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        timeout = httpx.Timeout(self.config.upstream_timeout,
-                                connect=self.config.connect_timeout)
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200,
-                              keepalive_expiry=30)
-        self.client = httpx.AsyncClient(timeout=timeout, limits=limits,
-                                        transport=self._transport)
+        await self.upstream.start()
         if self.config.decision_log:
             store = self._store
             if store is None:
@@ -192,8 +194,7 @@ class Proxy:
     async def stop(self) -> None:
         if self.log is not None:
             await self.log.close()
-        if self.client is not None:
-            await self.client.aclose()
+        await self.upstream.close()
         await self.limiter.close()
         self._pool.shutdown(wait=False)
 
@@ -373,7 +374,7 @@ def _with_canary(guard: Any, messages: list[Any], conversation: Any) -> list[Any
 
 def create_app(config: ProxyConfig, *, guard_factory: GuardFactory | None = None,
                store: Any = None, limiter: RateLimiter | None = None,
-               transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+               transport: Any = None) -> FastAPI:
     """The proxy as an ASGI app (run it with uvicorn, or mount it in tests)."""
     proxy = Proxy(config, guard_factory=guard_factory, store=store, limiter=limiter,
                   transport=transport)
@@ -405,17 +406,18 @@ def create_app(config: ProxyConfig, *, guard_factory: GuardFactory | None = None
     @app.get("/v1/models/{model_id:path}")
     async def models(request: Request, model_id: str = "") -> Response:
         request_id = "dz-" + secrets.token_hex(8)
-        assert proxy.client is not None
         url = f"{config.upstream}/models" + (f"/{model_id}" if model_id else "")
         try:
-            resp = await proxy.client.get(url, headers=proxy.upstream_headers(request))
-        except httpx.TimeoutException:
+            resp = await proxy.upstream.send("GET", url, content=None, stream=False,
+                                             headers=proxy.upstream_headers(request))
+            body = await resp.read()
+        except UpstreamTimeout:
             return proxy.error(504, "the upstream did not answer in time", "upstream_timeout",
                                request_id=request_id)
-        except httpx.HTTPError as exc:
-            return proxy.error(502, f"the upstream cannot be reached ({type(exc).__name__})",
+        except UpstreamUnreachable as exc:
+            return proxy.error(502, f"the upstream cannot be reached ({exc})",
                                "upstream_error", request_id=request_id)
-        return Response(resp.content, status_code=resp.status_code,
+        return Response(body, status_code=resp.status,
                         media_type=resp.headers.get("content-type", "application/json"))
 
     @app.post("/v1/chat/completions")
@@ -529,40 +531,38 @@ async def _chat(proxy: Proxy, request: Request) -> Response:
 
     payload["messages"] = new_messages
     headers = proxy.upstream_headers(request)
-    assert proxy.client is not None
     url = f"{config.upstream}/chat/completions"
     content = _dumps(payload)
     t1 = time.perf_counter()
     try:
-        if turn.stream:
-            upstream = await proxy.client.send(
-                proxy.client.build_request("POST", url, content=content, headers=headers),
-                stream=True)
-        else:
-            upstream = await proxy.client.post(url, content=content, headers=headers)
-    except httpx.TimeoutException:
+        upstream = await proxy.upstream.send("POST", url, content=content, headers=headers,
+                                             stream=turn.stream)
+        body = b"" if turn.stream else await upstream.read()
+    except UpstreamTimeout:
         turn.decision = "upstream_timeout"
         turn.upstream_s = time.perf_counter() - t1
         return finish(proxy.error(504, f"the upstream did not answer within "
                                   f"{config.upstream_timeout:g} s", "upstream_timeout",
                                   request_id=turn.request_id))
-    except httpx.HTTPError as exc:
+    except UpstreamUnreachable as exc:
         turn.decision = "upstream_error"
         turn.upstream_s = time.perf_counter() - t1
-        return finish(proxy.error(502, f"the upstream cannot be reached "
-                                  f"({type(exc).__name__})", "upstream_error",
-                                  request_id=turn.request_id))
+        return finish(proxy.error(502, f"the upstream cannot be reached ({exc})",
+                                  "upstream_error", request_id=turn.request_id))
     passed = {k: v for k, v in upstream.headers.items()
               if k.lower().startswith(_PASS_BACK_PREFIXES)}
     passed["x-dozor-request-id"] = turn.request_id
 
-    if upstream.status_code >= 400:
+    if upstream.status >= 400:
         # The upstream's own error (bad model, its rate limit): the client sees it as is.
-        data = await upstream.aread()
-        await upstream.aclose()
+        try:
+            data = body or await upstream.read()
+        except (UpstreamTimeout, UpstreamUnreachable):
+            data = b""
+        await upstream.close()
         turn.upstream_s = time.perf_counter() - t1
         turn.decision = "upstream_refused"
-        return finish(Response(data, status_code=upstream.status_code, headers=passed,
+        return finish(Response(data, status_code=upstream.status, headers=passed,
                                media_type=upstream.headers.get("content-type",
                                                                "application/json")))
     if turn.stream:
@@ -575,7 +575,7 @@ async def _chat(proxy: Proxy, request: Request) -> Response:
     turn.upstream_s = time.perf_counter() - t1
     metrics.upstream_seconds.observe(turn.upstream_s)
     try:
-        answer = _loads(upstream.content)
+        answer = _loads(body)
         choices = answer["choices"]
         if not isinstance(choices, list):
             raise TypeError("choices")
@@ -645,7 +645,7 @@ def _record(proxy: Proxy, turn: _Turn) -> None:
 
 
 async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
-                  upstream: httpx.Response, t1: float, limit: Any,
+                  upstream: UpstreamResponse, t1: float, limit: Any,
                   listed: bool) -> AsyncIterator[bytes]:
     """Upstream SSE chunks with each choice's text passed through an output stream."""
     metrics = proxy.metrics
@@ -684,7 +684,7 @@ async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
         return encode(_dumps(chunk).decode())
 
     try:
-        async for event in read_events(upstream.aiter_lines()):
+        async for event in read_events(upstream.lines()):
             if event.data is None:
                 yield event.raw.encode()
                 continue
@@ -767,18 +767,18 @@ async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
         turn.decision = "upstream_error"
         yield encode(_dumps(errors.error_body(502, str(exc), "upstream_error",
                                               request_id=turn.request_id)).decode())
-    except httpx.TimeoutException:
+    except UpstreamTimeout:
         turn.decision = "upstream_timeout"
         yield encode(_dumps(errors.error_body(
             504, "the upstream stopped sending within the timeout", "upstream_timeout",
             request_id=turn.request_id)).decode())
-    except httpx.HTTPError as exc:
+    except UpstreamUnreachable as exc:
         turn.decision = "upstream_error"
         yield encode(_dumps(errors.error_body(
-            502, f"the upstream stream broke ({type(exc).__name__})", "upstream_error",
+            502, f"the upstream stream broke ({exc})", "upstream_error",
             request_id=turn.request_id)).decode())
     finally:
-        await upstream.aclose()
+        await upstream.close()
         turn.upstream_s = time.perf_counter() - t1
         metrics.upstream_seconds.observe(turn.upstream_s)
         turn.guard_s += guard_s

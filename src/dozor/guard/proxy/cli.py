@@ -24,6 +24,12 @@ class PromptLog(StrEnum):
     none = "none"
 
 
+class Client(StrEnum):
+    auto = "auto"
+    aiohttp = "aiohttp"
+    httpx = "httpx"
+
+
 class Offload(StrEnum):
     auto = "auto"
     thread = "thread"
@@ -112,6 +118,12 @@ def serve(
                      "the event loop (inline), or by text size (auto). [default: auto]",
                      show_default=False),
     ] = None,
+    upstream_client: Annotated[
+        Client | None,
+        typer.Option("--upstream-client", help="HTTP client for the upstream: aiohttp "
+                     "(about 1 ms less CPU per request), httpx, or auto (aiohttp when "
+                     "installed). [default: auto]", show_default=False),
+    ] = None,
     grace: Annotated[
         float, typer.Option("--grace-seconds", min=0, help="On SIGTERM/Ctrl-C, stop accepting "
                             "and let requests in flight finish for up to this long.")
@@ -150,6 +162,7 @@ def serve(
         "max_request_bytes": max_request_bytes, "upstream_timeout": upstream_timeout,
         "upstream_key_env": upstream_key_env, "require_key": require_key,
         "guard_offload": guard_offload.value if guard_offload else None,
+        "upstream_client": upstream_client.value if upstream_client else None,
     }
     try:
         _, section = read_policy_file(policy_path)

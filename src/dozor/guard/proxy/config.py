@@ -36,6 +36,7 @@ from typing import Any
 
 LOG_MODES = ("hash", "redacted", "clear", "none")
 OFFLOAD_MODES = ("auto", "thread", "inline")
+CLIENTS = ("auto", "aiohttp", "httpx")
 
 
 class ConfigError(Exception):
@@ -118,6 +119,8 @@ class ProxyConfig:
     """Run guard checks in a thread (thread), on the event loop (inline), or by size."""
     offload_chars: int = 2_000
     """With guard_offload=auto, texts longer than this are checked in a thread."""
+    upstream_client: str = "auto"
+    """HTTP client for the upstream: aiohttp (faster), httpx, or auto (aiohttp if installed)."""
     max_conversations: int = 10_000
     """Conversations (anonymisation vaults) kept in memory, least recently used dropped."""
     conversation_ttl: float = 3600.0
@@ -132,6 +135,8 @@ class ProxyConfig:
                               f"{self.log_prompts!r}")
         if self.guard_offload not in OFFLOAD_MODES:
             raise ConfigError(f"guard_offload must be one of {', '.join(OFFLOAD_MODES)}")
+        if self.upstream_client not in CLIENTS:
+            raise ConfigError(f"upstream_client must be one of {', '.join(CLIENTS)}")
         if self.max_request_bytes < 1024:
             raise ConfigError("max_request_bytes must be at least 1024")
         if self.upstream_timeout <= 0 or self.connect_timeout <= 0:
@@ -214,6 +219,7 @@ _SECTION_KEYS = {
     "require_key": "require_key",
     "guard_offload": "guard_offload",
     "offload_chars": "offload_chars",
+    "upstream_client": "upstream_client",
     "max_conversations": "max_conversations",
     "conversation_ttl": "conversation_ttl",
 }
