@@ -172,6 +172,18 @@ class Store:
         """Append in order, chained to the stream's last event; returns the new events."""
         if not payloads:
             return []
+        # Another process (a second guard replica) may append between our read of the tail
+        # and our insert; the primary key (stream, seq) refuses the duplicate and we retry.
+        for attempt in range(20):
+            try:
+                return self._append_once(stream, payloads)
+            except StoreError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _append_once(self, stream: str, payloads: list[dict[str, Any]]) -> list[Event]:
         with self._append_lock, self._write() as conn:
             last = conn.execute(
                 sa.select(_events.c.seq, _events.c.hash)
