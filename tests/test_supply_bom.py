@@ -193,3 +193,26 @@ def test_card_reader_survives_random_files(tmp_path_factory: pytest.TempPathFact
     for name in ("config.json", "README.md", "model.safetensors", "m.gguf"):
         (m / name).write_bytes(data)
     read_model_card(m)
+
+
+def test_two_datasets_with_one_name(model: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    paths = []
+    for split in ("a", "b"):
+        d = tmp_path / split / "train"
+        d.mkdir(parents=True)
+        (d / "rows.csv").write_text(f"x\n{split}\n")
+        paths.append(d)
+    doc = build_bom(model, datasets=paths, environment=False)
+    assert _schema_errors(doc) == []
+    refs = [c["bom-ref"] for c in doc["components"] if c["type"] == "data"]
+    assert len(refs) == len(set(refs)) and {"data:train", "data:train-2"} <= set(refs)
+
+
+def test_card_reader_does_not_follow_links(tmp_path: pathlib.Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.json").write_text('{"architectures": ["SecretForCausalLM"]}')
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "linked").symlink_to(outside, target_is_directory=True)
+    assert read_model_card(m).architecture == ""

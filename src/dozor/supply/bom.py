@@ -138,11 +138,12 @@ def build_bom(
     bom.metadata.component = model_comp
 
     data_comps: list[tuple[Component, dict[str, Any]]] = []
-    for path in datasets:
+    for i, path in enumerate(datasets):
         if not path.exists():
             raise BomError(f"dataset {path} does not exist")
         fp = fingerprint_dataset(path)
-        data_comps.append(_data_component(fp, path))
+        same = [p for p in datasets[:i] if p.name == path.name]
+        data_comps.append(_data_component(fp, path, f"-{len(same) + 1}" if same else ""))
     given = {c.name for c, _ in data_comps}
     for name in card.datasets:
         if name not in given:
@@ -186,10 +187,11 @@ def build_bom(
     return doc
 
 
-def _data_component(fp: Fingerprint, path: pathlib.Path) -> tuple[Any, dict[str, Any]]:
+def _data_component(fp: Fingerprint, path: pathlib.Path,
+                    suffix: str = "") -> tuple[Any, dict[str, Any]]:
     from cyclonedx.model.component import Component, ComponentType
 
-    ref = _ref("data", fp.name)
+    ref = _ref("data", fp.name) + suffix  # two datasets may share a folder name
     comp = Component(type=ComponentType.DATA, name=fp.name, bom_ref=ref,
                      hashes=[_hash("sha256", fp.digest)],
                      properties=_props({"dozor:fingerprint": fp.source,

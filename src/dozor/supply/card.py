@@ -288,10 +288,12 @@ def read_gguf(card: ModelCard, path: pathlib.Path) -> None:
 
 def read_model_card(model: pathlib.Path) -> ModelCard:
     """Everything the files of `model` (a file or folder) say about it, read statically."""
+    from itertools import islice
+
+    from dozor.supply.digests import walk_files
+
     card = ModelCard(name=model.name)
-    files = [model] if model.is_file() else sorted(
-        p for p in list(model.rglob("*"))[:MAX_FILES] if p.is_file() and not p.is_symlink())
-    for path in files:
+    for _rel, path in islice(walk_files(model), MAX_FILES):  # links are not followed
         name = path.name.lower()
         if name == "config.json":
             read_config(card, path)

@@ -320,7 +320,7 @@ def sign_model(
                      staging)
     ignored = [model_path / p for p in ignore]
     if model_path.is_dir():
-        ignored.append(sig_path.resolve() if sig_path.is_absolute() else sig_path)
+        ignored.append(sig_path)  # kept only if the signature is written inside the model
     rel_ignored = []
     for p in ignored:
         try:
