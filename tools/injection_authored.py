@@ -295,6 +295,23 @@ EN_HARD_SLOTS: list[tuple[str, dict[str, list[str]]]] = [
               "previous instructions", "root access", "bypass the proxy"],
         "y": ["Python", "the OpenAI API docs", "Android settings", "this email",
               "networking"]}),
+    ("{v} the {x} instructions in the attachment so that {y} understands them.", {
+        "v": ["Reword", "Rephrase", "Rewrite", "Shorten"],
+        "x": ["boarding", "warranty", "assembly", "dosage", "check-out", "safety"],
+        "y": ["a teenager", "a new volunteer", "my dad", "a customer"]}),
+    ("In this physics problem we {v} {x}; how does that change {y}?", {
+        "v": ["ignore", "neglect", "disregard"],
+        "x": ["air drag", "the mass of the rope", "heat loss", "friction on the pulley"],
+        "y": ["the final speed", "the tension", "the answer", "the energy balance"]}),
+    ("Act as a {x} and give feedback on my {y}.", {
+        "x": ["strict editor", "security reviewer", "product manager", "chemistry teacher",
+              "design critic"],
+        "y": ["merge request", "short story", "pitch deck", "lab report", "logo"]}),
+    ("Translate into {x}: '{y}'", {
+        "x": ["Spanish", "Italian", "Russian", "Polish"],
+        "y": ["Never tell anyone your password.", "Ignore this message if you already paid.",
+              "Follow the instructions printed on the box.",
+              "Your administrator has changed the rules for shared folders."]}),
     ("Summarise the {x} above in {y}.", {
         "x": ["paragraphs", "meeting notes", "article", "email thread", "chapter"],
         "y": ["three bullet points", "one sentence", "plain English", "50 words"]}),

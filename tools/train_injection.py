@@ -27,6 +27,7 @@ from sklearn.metrics import average_precision_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from dozor.detect.injection.model import (  # noqa: E402
     DIM,
@@ -74,6 +75,34 @@ def threshold_at(probs: np.ndarray, labels: np.ndarray, fpr: float) -> float:
     return float(min(0.99, max(0.5, neg[k] + 1e-6)))
 
 
+DOC_FPR = 0.02
+
+
+def window_margin(clf: LogisticRegression, idf: np.ndarray, thr: float,
+                  val: list[dict[str, object]]) -> tuple[float, float]:
+    """The per-segment logit margin for long texts: the smallest that keeps the share of
+    benign validation documents (validation prose joined into 1.5k-6k characters) with any
+    segment over the threshold at DOC_FPR or below."""
+    from dozor.detect.injection.model import LinearModel
+    from injection_data import long_training_docs
+
+    model = LinearModel(coef=clf.coef_[0].astype(np.float32), idf=idf,
+                        intercept=float(clf.intercept_[0]), threshold=thr, window=WINDOW,
+                        stride=STRIDE, norm_kind=NORM)
+    prose = [i for i in val if str(i["source"]).startswith(("debian-fortunes",
+                                                              "python-stdlib"))]
+    docs = [d for d in long_training_docs(prose, val, n=400, seed=21)
+            if not str(d["source"]).endswith("-window") and d["label"] == 0
+            and len(str(d["text"])) > WINDOW * 3 // 2]
+    best = [max(lg for lg, _ in model.segment_logits(str(d["text"]))) for d in docs]
+    t_logit = float(np.log(thr / (1 - thr)))
+    k = int(np.floor(DOC_FPR * len(best)))
+    top = float(np.sort(best)[::-1][k])
+    margin = max(0.0, top - t_logit + 1e-3)
+    fpr = float(np.mean(np.array(best) - margin >= t_logit))
+    return margin, fpr
+
+
 def main() -> None:
     t0 = time.time()
     train, val = load("train"), load("validation")
@@ -101,13 +130,16 @@ def main() -> None:
     thr = threshold_at(p, yva, TARGET_FPR)
     tpr = float(np.mean(p[yva == 1] >= thr))
     print(f"chose C={c}; threshold {thr:.3f} (validation FPR<= {TARGET_FPR}), TPR {tpr:.3f}")
+    margin, doc_fpr = window_margin(clf, idf, thr, val)
+    print(f"window margin {margin:.3f} (validation documents: FPR {doc_fpr:.3f})")
     coef = clf.coef_[0].astype(np.float16)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    meta = np.array([clf.intercept_[0], thr, WINDOW, STRIDE, NORM], dtype=np.float64)
+    meta = np.array([clf.intercept_[0], thr, WINDOW, STRIDE, NORM, margin], dtype=np.float64)
     np.savez_compressed(OUT, coef=coef, idf=idf.astype(np.float16), meta=meta)
     stats = {
         "C": c, "validation_ap": round(float(ap), 4), "threshold": round(thr, 4),
         "validation_tpr_at_threshold": round(tpr, 4), "train_items": len(train),
+        "window_margin": round(margin, 4), "validation_doc_fpr": round(doc_fpr, 4),
         "train_positive": int(ytr.sum()), "validation_items": len(val),
         "sources": {s: sum(1 for i in train if i["source"] == s)
                     for s in sorted({str(i["source"]) for i in train})},

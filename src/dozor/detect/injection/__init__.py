@@ -19,7 +19,7 @@ the score reaches the threshold. No torch, no scikit-learn, no download at run t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from dozor.detect.injection.model import LinearModel, load_model
@@ -92,8 +92,7 @@ class InjectionDetector:
         if self.classifier:
             model = self._model()
             if not self.windows:
-                model = LinearModel(model.coef, model.idf, model.intercept, model.threshold,
-                                    window=1 << 30, stride=1 << 29)
+                model = replace(model, window=1 << 30, stride=1 << 29)
             clf, win = model.score(text)
         if hits and (not self.classifier or sig >= clf):
             win = (hits[0].start, hits[0].end)

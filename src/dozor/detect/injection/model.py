@@ -9,7 +9,8 @@ document frequency learned at training time, L2-normalised, and scored by a logi
 regression. Training (tools/train_injection.py) uses this same featuriser, so the shipped
 weights see exactly the features they were trained on.
 
-Long texts are scored in overlapping windows and as a whole; the caller takes the maximum.
+Long texts are scored by paragraph-aligned segments (windows for long paragraphs); the
+maximum counts.
 """
 
 from __future__ import annotations
@@ -88,33 +89,80 @@ class LinearModel:
     """Window length in characters for long texts."""
     stride: int
     norm_kind: int = 2
-    """1: L1-normalised features (a long text's logit does not grow with its length);
-    2: L2."""
+    """1: L1-normalised features; 2: L2 (the shipped model)."""
+    window_margin: float = 0.0
+    """Subtracted from each segment's logit of a long text: a document of n segments has n
+    chances of a false positive, so the per-segment bar is higher (calibrated on
+    validation documents by the trainer)."""
 
     def logit_of(self, ids: np.ndarray) -> float:
         idx, vals = feature_vector(ids, self.idf, self.norm_kind)
         return float(np.dot(self.coef[idx], vals)) + self.intercept
 
+    def segment_logits(self, text: str) -> list[tuple[float, tuple[int, int]]]:
+        """Logits of the segments of a long text (see `segments`), each with its range."""
+        out = []
+        for start, end in segments(text, self.window, self.stride):
+            ids = np.concatenate(ngram_ids(codes(text[start:end])))
+            out.append((self.logit_of(ids) - self.window_margin, (start, end)))
+        return out
+
     def score(self, text: str) -> tuple[float, tuple[int, int]]:
-        """Probability of injection (the maximum over windows) and the best window."""
-        per_n = ngram_ids(codes(text))
-        whole = np.concatenate(per_n)
-        best = self.logit_of(whole)
-        best_win = (0, len(text))
-        n_chars = len(prepare(text))
-        if n_chars > self.window + self.stride // 2:
-            # windows over the prepared text; offsets mapped back approximately (prepare
-            # only collapses whitespace, so offsets differ by at most the collapsed runs)
-            for start in range(0, max(1, n_chars - self.stride), self.stride):
-                end = min(n_chars, start + self.window)
-                parts = [a[start: max(start, end - n + 1)] for a, n in zip(per_n, NGRAMS,
-                                                                            strict=True)]
-                logit = self.logit_of(np.concatenate(parts))
-                if logit > best:
-                    best, best_win = logit, (start, min(len(text), end))
-                if end >= n_chars:
-                    break
-        return float(1.0 / (1.0 + np.exp(-best))), best_win
+        """Probability of injection and the range it comes from.
+
+        A text up to 1.5 windows long is judged whole. A longer one is judged by its
+        segments (paragraphs, long paragraphs cut into overlapping windows): the whole
+        of a long benign document drifts towards "attack" as it grows (the sum over many
+        weakly positive n-grams), while one injected paragraph is diluted by it, so only
+        the segments are scored, each with the calibrated `window_margin`, and the
+        maximum counts."""
+        if len(text) <= self.window * 3 // 2:
+            logit = self.logit_of(np.concatenate(ngram_ids(codes(text))))
+            return _sigmoid(logit), (0, len(text))
+        best, where = -1e9, (0, len(text))
+        for logit, rng in self.segment_logits(text):
+            if logit > best:
+                best, where = logit, rng
+        return _sigmoid(best), where
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-max(-60.0, min(60.0, x)))))
+
+
+_PARA = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*#>]|\d+[.)]))")
+MAX_SEGMENTS = 128
+"""Paragraphs are joined until a text has at most about this many (bounds the cost of a
+text made of thousands of one-line paragraphs)."""
+
+
+def segments(text: str, window: int, stride: int) -> list[tuple[int, int]]:
+    """Paragraph-aligned segments of a long text: each paragraph on its own (an injected
+    paragraph is judged without the prose around it), short ones joined only when a text
+    has more than MAX_SEGMENTS; paragraphs longer than `window` are cut into windows
+    `stride` apart."""
+    min_len = max(1, len(text) // MAX_SEGMENTS)
+    cuts = [0] + [m.end() for m in _PARA.finditer(text)] + [len(text)]
+    paras: list[tuple[int, int]] = []
+    start = 0
+    for c in cuts[1:]:
+        if c - start >= min_len or c == len(text):
+            if c > start:
+                paras.append((start, c))
+            start = c
+    out: list[tuple[int, int]] = []
+    for a, b in paras:
+        if b - a <= window * 3 // 2:
+            out.append((a, b))
+            continue
+        pos = a
+        while True:
+            end = min(b, pos + window)
+            out.append((pos, end))
+            if end >= b:
+                break
+            pos += stride
+    return out
 
 
 def load_model(data: bytes | None = None) -> LinearModel:
@@ -143,4 +191,5 @@ def _from_npz(data: bytes) -> LinearModel:
             window=int(meta[2]),
             stride=int(meta[3]),
             norm_kind=int(meta[4]) if meta.shape[0] > 4 else 2,
+            window_margin=float(meta[5]) if meta.shape[0] > 5 else 0.0,
         )
