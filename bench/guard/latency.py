@@ -113,8 +113,26 @@ def start_stub(delay_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its children (uvicorn workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def start_proxy(upstream: str, store: str, *, offload: str | None = None,
-                null_guard: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+                null_guard: bool = False, workers: int = 1,
+                client: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     if null_guard:
         cmd = [PYTHON, __file__, "--serve-null-proxy", "--port", str(port), "--upstream",
@@ -124,6 +142,10 @@ def start_proxy(upstream: str, store: str, *, offload: str | None = None,
                "--store", store]
         if offload:
             cmd += ["--guard-offload", offload]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+        if client:
+            cmd += ["--upstream-client", client]
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/healthz", proc)
@@ -138,53 +160,96 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+               request: bytes) -> tuple[int, str]:
+    """Send one request on a kept-alive connection; (status, x-dozor-decision)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status, headers.get("x-dozor-decision", "")
+
+
 async def load(url: str, body: bytes, concurrency: int, count: int) -> tuple[list[float], dict]:
-    """`count` requests by `concurrency` clients; latencies in seconds and status counts."""
+    """`count` requests by `concurrency` clients, each on its own kept-alive connection.
+
+    A minimal HTTP/1.1 client on asyncio streams rather than httpx: it costs a few
+    microseconds per request, so the load generator does not compete for the CPU
+    with the servers it measures (httpx costs about 1 ms per request)."""
+    host, port = url.removeprefix("http://").split(":")
+    request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     latencies: list[float] = []
     statuses: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        remaining = count
+    remaining = count
 
-        async def worker() -> None:
-            nonlocal remaining
+    async def worker() -> None:
+        nonlocal remaining
+        reader, writer = await asyncio.open_connection(host, int(port), limit=1 << 22)
+        try:
             while remaining > 0:
                 remaining -= 1
                 t = time.perf_counter()
-                resp = await client.post("/v1/chat/completions", content=body, headers={
-                    "content-type": "application/json", "authorization": "Bearer sk-bench"})
-                await resp.aread()
+                status, decision = await _one(reader, writer, request)
                 latencies.append(time.perf_counter() - t)
-                decision = resp.headers.get("x-dozor-decision", "")
-                tag = f"{resp.status_code}{'/' + decision if decision else ''}"
+                tag = f"{status}{'/' + decision if decision else ''}"
                 statuses[tag] = statuses.get(tag, 0) + 1
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, statuses
 
 
+def _run(coro: Any) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
 def measure(direct: str, proxied: str, body: bytes, concurrency: int, count: int,
-            rounds: int) -> dict[str, Any]:
+            rounds: int, proxy_pid: int) -> dict[str, Any]:
     per_round = max(concurrency, count // rounds)
-    asyncio.run(load(direct, body, concurrency, concurrency * 3))  # warm up both paths
-    asyncio.run(load(proxied, body, concurrency, concurrency * 3))
+    _run(load(direct, body, concurrency, concurrency * 3))  # warm up both paths
+    _run(load(proxied, body, concurrency, concurrency * 3))
     d_lat: list[float] = []
     p_lat: list[float] = []
     p_status: dict[str, int] = {}
     d_status: dict[str, int] = {}
     started = time.perf_counter()
+    proxy_cpu = 0.0
     for r in range(rounds):
         order = [(direct, d_lat, d_status), (proxied, p_lat, p_status)]
         if r % 2:
             order.reverse()
         for url, sink, status in order:
-            lat, st = asyncio.run(load(url, body, concurrency, per_round))
+            cpu0 = tree_cpu(proxy_pid) if url == proxied else 0.0
+            lat, st = _run(load(url, body, concurrency, per_round))
+            if url == proxied:
+                proxy_cpu += tree_cpu(proxy_pid) - cpu0
             sink.extend(lat)
             for k, v in st.items():
                 status[k] = status.get(k, 0) + v
     out: dict[str, Any] = {"concurrency": concurrency, "requests_per_side": len(d_lat),
                            "seconds": round(time.perf_counter() - started, 1),
-                           "direct_status": d_status, "proxy_status": p_status}
+                           "direct_status": d_status, "proxy_status": p_status,
+                           "proxy_cpu_ms_per_request": round(proxy_cpu * 1000 / len(p_lat), 2)}
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         d, p = percentile(d_lat, q) * 1000, percentile(p_lat, q) * 1000
         out[f"direct_{name}_ms"] = round(d, 2)
@@ -273,6 +338,10 @@ def main() -> None:
     parser.add_argument("--null-guard", action="store_true",
                         help="also run a proxy whose guard does nothing")
     parser.add_argument("--no-library", action="store_true")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="proxy worker processes (dozor guard serve --workers)")
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default=None,
+                        help="the proxy's upstream client [default: the proxy's default]")
     parser.add_argument("--no-real", action="store_true",
                         help="skip `dozor guard serve` (with --null-guard: framework only)")
     parser.add_argument("--output", default=str(Path(__file__).with_name(
@@ -296,7 +365,9 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
                    f"{platform.python_version()}",
         "load_before": [round(x, 2) for x in os.getloadavg()],
-        "delay_ms": args.delay_ms, "prompt_chars": len(prompt), "prompt_tokens": args.tokens,
+        "delay_ms": args.delay_ms, "workers": args.workers,
+        "client": args.client or "default", "prompt_chars": len(prompt),
+        "prompt_tokens": args.tokens,
         "proxy": [], "offload": [], "null_guard": [],
     }
     tmp = tempfile.TemporaryDirectory(prefix="dozor-latency-")
@@ -309,10 +380,11 @@ def main() -> None:
             return max(base, c * (8 if args.quick else 30))
 
         if not args.no_real:
-            proxy, proxy_url = start_proxy(stub_url, store)
+            proxy, proxy_url = start_proxy(stub_url, store, workers=args.workers,
+                                           client=args.client)
             procs.append(proxy)
             for c in levels:
-                row = measure(stub_url, proxy_url, body, c, count_for(c), args.rounds)
+                row = measure(stub_url, proxy_url, body, c, count_for(c), args.rounds, proxy.pid)
                 print(json.dumps(row), file=sys.stderr)
                 results["proxy"].append(row)
             stop(proxy)
@@ -321,7 +393,8 @@ def main() -> None:
             for mode in ("inline", "thread", "auto"):
                 proxy, proxy_url = start_proxy(stub_url, store, offload=mode)
                 procs.append(proxy)
-                row = measure(stub_url, proxy_url, body, 10, count_for(10), args.rounds)
+                row = measure(stub_url, proxy_url, body, 10, count_for(10), args.rounds,
+                              proxy.pid)
                 row["mode"] = mode
                 print(json.dumps(row), file=sys.stderr)
                 results["offload"].append(row)
@@ -331,7 +404,7 @@ def main() -> None:
             proxy, proxy_url = start_proxy(stub_url, store, null_guard=True)
             procs.append(proxy)
             for c in levels:
-                row = measure(stub_url, proxy_url, body, c, count_for(c), args.rounds)
+                row = measure(stub_url, proxy_url, body, c, count_for(c), args.rounds, proxy.pid)
                 print(json.dumps(row), file=sys.stderr)
                 results["null_guard"].append(row)
             stop(proxy)
@@ -352,9 +425,10 @@ def render(results: dict[str, Any]) -> str:
              f"{results['load_after']}; stub delay {results['delay_ms']:g} ms, prompt "
              f"{results['prompt_chars']} chars (~{results['prompt_tokens']} tokens)", ""]
     head = ("| proxy | clients | direct p50 / p99 ms | proxy p50 / p99 ms | overhead p50 ms "
-            "| overhead p99 ms | proxy answers |")
-    lines += [head, "| --- | --- | --- | --- | --- | --- | --- |"]
-    for label, rows in (("dozor guard serve", results["proxy"]),
+            "| overhead p99 ms | proxy CPU ms/request | proxy answers |")
+    lines += [head, "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    serve = f"dozor guard serve (workers {results['workers']}, {results['client']} client)"
+    for label, rows in ((serve, results["proxy"]),
                         ("null guard (framework only)", results["null_guard"]),
                         *((f"--guard-offload {r['mode']}", [r]) for r in results["offload"])):
         for r in rows:
@@ -362,6 +436,7 @@ def render(results: dict[str, Any]) -> str:
                 f"| {label} | {r['concurrency']} | {r['direct_p50_ms']:.1f} / "
                 f"{r['direct_p99_ms']:.1f} | {r['proxy_p50_ms']:.1f} / {r['proxy_p99_ms']:.1f} "
                 f"| {r['overhead_p50_ms']:+.1f} | {r['overhead_p99_ms']:+.1f} | "
+                f"{r['proxy_cpu_ms_per_request']:.2f} | "
                 f"{', '.join(f'{k}: {v}' for k, v in sorted(r['proxy_status'].items()))} |")
     if "library" in results:
         lines += ["", "| library call | chars | decision | p50 ms | p99 ms |",

@@ -5,7 +5,7 @@ log is tamper-evident (`dozor` can verify the chain later). A request only appen
 dict to a bounded buffer; a background task moves the buffer to the store every half
 second (or sooner when it fills) on a worker thread, because a database write takes
 milliseconds the client should not wait for. If the store fails, the batch is retried
-once and then dropped and counted, never blocking traffic.
+a few times and then dropped and counted, never blocking traffic.
 
 Prompts never enter the log in clear unless the policy sets ``log_prompts: clear``:
 ``hash`` (default) keeps a SHA-256 of the prompt (enough to match a complaint to a
@@ -27,6 +27,9 @@ _log = logging.getLogger("dozor.guard.proxy")
 
 class DecisionLog:
     """Buffers events and appends them to a store from a background task."""
+
+    ATTEMPTS = 4
+    """Tries per batch: several workers share one chain, and one may win a race."""
 
     def __init__(self, store: Any, *, stream: str = STREAM, interval: float = 0.5,
                  batch: int = 500, max_pending: int = 50_000,
@@ -64,12 +67,15 @@ class DecisionLog:
     async def flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[: self._batch], self._pending[self._batch:]
-            for attempt in (1, 2):
+            for attempt in range(1, self.ATTEMPTS + 1):
                 try:
                     await asyncio.to_thread(self._store.append_events, self._stream, batch)
                     break
                 except Exception as exc:  # noqa: BLE001 - the log must not stop traffic
-                    if attempt == 2:
+                    if attempt < self.ATTEMPTS:
+                        # another worker appending to the same chain wins a race: retry
+                        await asyncio.sleep(0.05 * attempt)
+                    else:
                         _log.warning("decision log: %d events dropped: %s", len(batch),
                                      str(exc).splitlines()[0] if str(exc) else
                                      type(exc).__name__)
