@@ -296,3 +296,18 @@ def test_cli_seal_unseal(tmp_path: pathlib.Path) -> None:
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x" / "weights.bin").is_file()
     assert recipient.startswith("age1")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4)
+                    | st.dictionaries(st.sampled_from(
+                        ["payloadType", "payload", "signatures", "sig", "keyid"]), c,
+                        max_size=4), max_leaves=12))
+def test_attestation_reader_survives_random_json(tmp_path_factory: pytest.TempPathFactory,
+                                                 doc: object) -> None:
+    tmp = tmp_path_factory.mktemp("att")
+    keys = make_keys(tmp)
+    path = tmp / "a.json"
+    path.write_text(json.dumps(doc))
+    assert not verify_attestation(path, keys.public, model=tmp).ok

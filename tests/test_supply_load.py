@@ -167,3 +167,34 @@ def test_explicit_signature_paths(tmp_path: pathlib.Path, keys: KeyPair) -> None
     sign_model(outside, key=keys.private)
     with pytest.raises(ModelRefused, match="does not contain this file"):
         dozor.load(model, _loader([]), key=keys.public, signature=folder_sig)
+
+
+def test_policy_file_allows_a_known_import(tmp_path: pathlib.Path, keys: KeyPair) -> None:
+    import collections
+
+    model = tmp_path / "counts.pkl"
+    model.write_bytes(pickle.dumps(collections.OrderedDict(a=1)))
+    sign_model(model, key=keys.private)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("fail_on: high\n")
+    got = dozor.load(model, _loader([]), key=keys.public, policy=policy)
+    assert got == {"a": 1}
+    with pytest.raises(ValueError):
+        dozor.load(model, _loader([]), key=keys.public, policy=tmp_path / "missing.yaml")
+
+
+def test_install_torch_guard_and_undo(tmp_path: pathlib.Path, keys: KeyPair) -> None:
+    torch = pytest.importorskip("torch")
+    from dozor.supply import install_torch_guard
+
+    unsigned = tmp_path / "u.pt"
+    torch.save({"w": torch.zeros(1)}, unsigned)
+    original = torch.load
+    undo = install_torch_guard(key=keys.public)
+    try:
+        with pytest.raises(ModelRefused, match="unsigned"):
+            torch.load(unsigned)
+    finally:
+        undo()
+    assert torch.load is original
+    assert torch.load(unsigned)["w"].shape == (1,)

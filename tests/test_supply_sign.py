@@ -225,3 +225,31 @@ def test_cli_exit_codes(tmp_path: pathlib.Path) -> None:
     assert r.exit_code == 2
     r = runner.invoke(app, ["verify", str(model), "--key", str(keys.public), "-f", "json"])
     assert r.exit_code == 1 and '"verified": false' in r.output
+
+
+def test_cli_certificate_mode(tmp_path: pathlib.Path) -> None:
+    chain = make_chain(tmp_path)
+    model = _model(tmp_path)
+    r = runner.invoke(app, ["sign", str(model), "-k", str(chain.leaf_key), "--certificate",
+                            str(chain.leaf), "--certificate-chain", str(chain.intermediate),
+                            "--certificate-chain", str(chain.root)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["verify", str(model), "--certificate-chain", str(chain.root)])
+    assert r.exit_code == 0, r.output
+    assert "model signer" in r.output
+    (model / "config.json").unlink()
+    r = runner.invoke(app, ["verify", str(model), "--certificate-chain", str(chain.root)])
+    assert r.exit_code == 1 and "missing: config.json" in r.output
+
+
+def test_sigstore_verify_offline_says_so(signed: tuple[pathlib.Path, Trust, pathlib.Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    model, _, _ = signed
+    for var in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(model.parent / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(model.parent / "data"))
+    r = runner.invoke(app, ["verify", str(model), "--identity", "me@example.org",
+                            "--issuer", "https://accounts.example.org"])
+    assert r.exit_code == 2
+    assert "Sigstore verification needs the network" in r.output

@@ -147,7 +147,7 @@ def verify_scan(
     chain: Sequence[str | os.PathLike[str]] = (),
     trust: Trust | None = None,
     signature: str | os.PathLike[str] | None = None,
-    policy: Policy | None = None,
+    policy: Policy | str | os.PathLike[str] | None = None,
     require_signature: bool = True,
 ) -> pathlib.Path:
     """Steps 1-3 of the module docstring; return the verified, scanned private copy.
@@ -191,12 +191,27 @@ def verify_scan(
     return copy
 
 
-def _scan(copy: pathlib.Path, original: pathlib.Path, policy: Policy | None) -> list[Finding]:
+def _policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
+    """A Policy as given, read from a policy file path, or the defaults (never the cwd's
+    .dozor.yaml implicitly: a library call should not change with the working folder)."""
+    from dozor.policy import Policy, PolicyError, load_policy
+
+    if policy is None:
+        return Policy()
+    if isinstance(policy, Policy):
+        return policy
+    try:
+        return load_policy(os.fspath(policy))
+    except PolicyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _scan(copy: pathlib.Path, original: pathlib.Path,
+          policy: Policy | str | os.PathLike[str] | None) -> list[Finding]:
     """Scan the copy; findings at or above the policy's threshold, located at the original."""
-    from dozor.policy import Policy
     from dozor.scan.engine import scan_paths
 
-    policy = policy or Policy()
+    policy = _policy(policy)
     report = scan_paths([copy], limits=policy.limits, workers=1)
     prefix, dest = str(copy), str(original)
     report.findings = [
@@ -235,7 +250,7 @@ def load(
     chain: Sequence[str | os.PathLike[str]] = (),
     trust: Trust | None = None,
     signature: str | os.PathLike[str] | None = None,
-    policy: Policy | None = None,
+    policy: Policy | str | os.PathLike[str] | None = None,
     require_signature: bool = True,
 ) -> Any:
     """Verify the signature, scan, then call ``loader`` on a private verified copy.
@@ -245,8 +260,8 @@ def load(
     ``torch.load(copy, map_location="cpu", weights_only=True)``. ``key`` is the signer's
     PEM public key (or ``chain``: the PEM CA certificates; or a `Trust`). The signature
     is ``MODEL.sig`` beside a file, ``model.sig`` in a folder, or the ``model.sig`` of a
-    signed folder the file is in. ``policy`` (a `dozor.policy.Policy`) sets the severity
-    that refuses (default: medium) and suppressions.
+    signed folder the file is in. ``policy`` (a `dozor.policy.Policy` or the path of a
+    policy file) sets the severity that refuses (default: medium) and suppressions.
 
     Raises `ModelRefused` (reasons in ``.reasons``, scanner findings in ``.findings``)
     for an unsigned, tampered or malicious model; the loader is then never called.
@@ -265,7 +280,7 @@ def guard_torch_load(
     key: str | os.PathLike[str] | None = None,
     chain: Sequence[str | os.PathLike[str]] = (),
     trust: Trust | None = None,
-    policy: Policy | None = None,
+    policy: Policy | str | os.PathLike[str] | None = None,
     require_signature: bool = True,
 ) -> Iterator[None]:
     """Inside this block, ``torch.load`` verifies, scans and loads a private copy.

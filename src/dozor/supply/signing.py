@@ -420,7 +420,10 @@ def expected_manifest(signature: str | os.PathLike[str], trust: Trust) -> tuple[
     except Exception as exc:
         if not trust.identity:
             raise
-        raise SigningError(_sigstore_offline(exc).replace("signing", "verification")) from None
+        raise SigningError("Sigstore verification needs the network (Sigstore's trust root "
+                           f"and log) and could not reach it ({type(exc).__name__}); offline, "
+                           "verify a key or certificate signature (--key, "
+                           "--certificate-chain)") from None
     if sig is None:
         from model_signing._signing import sign_sigstore_pb
 
