@@ -266,3 +266,16 @@ def test_hostile_inputs_give_one_line_errors(tmp_path: Path) -> None:
         r = runner.invoke(app, ["data", "check", str(tmp_path / name), "-l", "label"])
         assert r.exit_code == 2, (name, r.output)
         assert r.output.count("\n") == 1 and "Traceback" not in r.output
+
+
+def test_boosting_model_option() -> None:
+    from dozor.data.labels import out_of_fold_probabilities
+
+    x, y = tabular(n=400, seed=7)
+    noisy = y.copy()
+    noisy[:20] = 1 - noisy[:20]
+    probs = out_of_fold_probabilities(x, noisy, model="boosting")
+    found = set(find_label_issues(noisy, probs).issues.tolist())
+    assert len(found & set(range(20))) >= 15
+    with pytest.raises(ValueError, match="unknown model"):
+        out_of_fold_probabilities(x, noisy, model="forest")

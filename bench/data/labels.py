@@ -14,7 +14,8 @@ Two comparisons:
    (default: prune by noise rate), so only the confident-learning step differs;
 2. end to end: `dozor.data.labels.check_labels` (its own cross-validation) against
    `cleanlab.classification.CleanLearning(...).find_label_issues(X, y)` with the same
-   model and 5 folds.
+   model and 5 folds; plus dozor with ``--model boosting`` (no cleanlab counterpart
+   run: the point is what a stronger model buys).
 
 cleanlab 2.9 (Apache-2.0) runs in its own venv (bench/.venvs/cleanlab); this script
 calls it as a subprocess on a temporary .npz.
@@ -129,11 +130,19 @@ def run_one(name: str, x: Any, y: Any, seed: int) -> dict[str, Any]:
     for f in findings:
         if f.rule_id == "DZ-DAT-003":
             e2e_rows = json.loads(f.detail("rows") or "[]")
+    boost_rows: list[int] = []
+    with threadpool_limits(limits=1):
+        t = time.perf_counter()
+        for f in check_labels(data, outliers=False, triggers=False, model="boosting"):
+            if f.rule_id == "DZ-DAT-003":
+                boost_rows = json.loads(f.detail("rows") or "[]")
+        boost_seconds = time.perf_counter() - t
     row: dict[str, Any] = {
         "dataset": name, "seed": seed, "rows": len(y), "flipped": len(truth),
         "oof_seconds": oof_seconds,
         "dozor_same_probs": score(ours.issues, truth) | {"seconds": cl_seconds},
         "dozor_end_to_end": score(e2e_rows, truth) | {"seconds": e2e_seconds},
+        "dozor-boosting_end_to_end": score(boost_rows, truth) | {"seconds": boost_seconds},
     }
     if CLEANLAB_PY.exists():
         with tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +173,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         by_set.setdefault(r["dataset"], []).append(r)
     for name, runs in by_set.items():
         for mode in ("same_probs", "end_to_end"):
-            for tool in ("dozor", "cleanlab"):
+            for tool in ("dozor", "cleanlab", "dozor-boosting"):
                 key = f"{tool}_{mode}"
                 got = [r[key] for r in runs if key in r]
                 if not got:

@@ -30,6 +30,11 @@ class OutFormat(StrEnum):
     json = "json"
 
 
+class LabelModel(StrEnum):
+    linear = "linear"
+    boosting = "boosting"
+
+
 class ReportFormat(StrEnum):
     console = "console"
     json = "json"
@@ -338,6 +343,10 @@ def check(
     folds: Annotated[int, typer.Option(
         "--folds", min=2, max=20, help="Cross-validation folds for the out-of-fold "
         "probabilities behind the label-error check.")] = 5,
+    model: Annotated[LabelModel, typer.Option(
+        "--model", help="Model behind the out-of-fold probabilities: linear (logistic "
+        "regression, fast) or boosting (gradient boosting: finds more label errors when "
+        "classes are not linearly separable, 20-100x slower).")] = LabelModel.linear,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Full evidence.")] = False,
 ) -> None:
     """Find poisoning and label problems: conflicting duplicates, likely label errors
@@ -369,7 +378,7 @@ def check(
         raise fail(f"--output: folder {output.parent} does not exist")
     try:
         report = check_file(data, label, text=text, against=against, max_rows=max_rows,
-                            folds=folds)
+                            folds=folds, model=model.value)
     except DataError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -12,8 +12,8 @@ comment. A sample of 10,000 rows finds a 1-in-1,000,000 value with probability 1
 cost of the full scan is kept down three ways, measured in docs/benchmarks.md:
 (1) each batch's distinct values are counted in Arrow (`value_counts`), so a value
 repeated 10,000 times (a country, a status) is judged once; (2) a vectorised RE2
-prefilter in Arrow drops values that cannot hold any entity (no two digits in a row, no
-"@", no capitalised word, no dot or colon) before Python sees them; (3) judgments are
+prefilter in Arrow drops values that cannot hold any entity (see `PREFILTER`: amounts,
+counts, versions, codes, lower-case words) before Python sees them; (3) judgments are
 cached per column across batches for low-cardinality columns. `max_rows` is there for a
 quick first look at a huge file; the profile then says it is partial.
 
@@ -43,8 +43,11 @@ EXAMPLES = 3
 """Redacted examples kept per column and entity type."""
 FREE_TEXT_CHARS = 40
 """Mean value length above which a column with spaces counts as free text."""
-PREFILTER = r"[0-9]{2}|@|\p{Lu}\p{Ll}|\.\p{L}{2}|:"
-"""RE2 expression a value must match to be judged at all (see the module docstring)."""
+PREFILTER = (r"[0-9](?:[ \-.()/+]{0,3}[0-9]){5}|@|\p{Lu}\p{Ll}|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
+             r"|\.\p{L}{2}|:[0-9A-Fa-f]*:|[0-9] \p{L}")
+"""RE2 expression a value must match to be judged at all: six digits (every numeric
+identifier, phone and date of birth has them), an "@", a capitalised word, an IPv4 or
+IPv6 shape, a domain-like dot, or a number followed by a word (a street address)."""
 _BIRTH_WORDS = ("birth", "dob", "born", "рожд", "bday", "д_р", "dr_")
 
 Progress = Callable[[int], None]
@@ -138,11 +141,13 @@ class _ColumnState:
     examples: dict[str, list[str]] = field(default_factory=dict)
     cache: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
-    def add(self, entity: str, n: int, example: str) -> None:
+    def add(self, entity: str, n: int, value: str) -> None:
         self.counts[entity] = self.counts.get(entity, 0) + n
         ex = self.examples.setdefault(entity, [])
-        if len(ex) < EXAMPLES and example not in ex:
-            ex.append(example)
+        if len(ex) < EXAMPLES:
+            example = redact_value(value, entity)
+            if example not in ex:
+                ex.append(example)
 
     def profile(self) -> ColumnProfile:
         shares = tuple(sorted(
@@ -197,7 +202,7 @@ class ColumnProfiler:
                 continue
             if _is_date(col.type):
                 if DATE_OF_BIRTH in self.entities:
-                    state.add(DATE_OF_BIRTH, len(col) - nulls, "****-**-**")
+                    state.add(DATE_OF_BIRTH, len(col) - nulls, "0000-00-00")
                 continue
             if pa.types.is_dictionary(col.type):
                 col = col.dictionary_decode()
@@ -230,7 +235,7 @@ class ColumnProfiler:
                 if len(cache) < CACHE_VALUES:
                     cache[value] = found
             for entity, text in found:
-                state.add(entity, n, redact_value(text, entity))
+                state.add(entity, n, text)
 
     def profiles(self) -> tuple[ColumnProfile, ...]:
         return tuple(c.profile() for c in self._cols)

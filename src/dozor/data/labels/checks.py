@@ -427,7 +427,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
 
 def check_file(path: str | os.PathLike[str], label: str | None, *, text: str | None = None,
                against: str | os.PathLike[str] | None = None, max_rows: int = MAX_ROWS,
-               folds: int = 5) -> Report:
+               folds: int = 5, model: str = "linear") -> Report:
     """Load and check `path` (and `against`); one `Report`."""
     from dozor import __version__
 
@@ -435,6 +435,6 @@ def check_file(path: str | os.PathLike[str], label: str | None, *, text: str | N
     data = load_labelled(path, label, text=text, max_rows=max_rows)
     old = load_labelled(against, label, text=text, max_rows=max_rows) if against else None
     report = Report(version=__version__, started=started)
-    report.findings.extend(check_labels(data, against=old, folds=folds))
+    report.findings.extend(check_labels(data, against=old, folds=folds, model=model))
     report.seconds = time.time() - started
     return report
