@@ -172,10 +172,10 @@ def _judge_rot(group: list[re.Match[str]], offset: int,
 # --- leetspeak --------------------------------------------------------------------------
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-         "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "(": "c"}
+         "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"}
 _LEET_ALT = {"1": "l", "!": "l", "|": "i", "9": "q", "0": "o", "7": "l"}
 _LEET_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9@$!|+(/=_-])[A-Za-z0-9@$!|+(]{2,40}(?![A-Za-z0-9@$|+(/=_-])"
+    r"(?<![A-Za-z0-9@$!|+/=_-])[A-Za-z0-9@$!|+]{2,40}(?![A-Za-z0-9@$|+/=_-])"
 )
 
 
@@ -257,8 +257,8 @@ _HEX_HINT = re.compile(
 )
 """A cheap test for any hex form; `_HEX` runs only when it matches."""
 _LEET_HINT = re.compile(
-    r"(?<![A-Za-z0-9@$!|+(/=_-])[A-Za-z0-9@$!|+(]*"
-    r"(?:[A-Za-z][0-9@$|+(]|[0-9@$!|+(][A-Za-z])[A-Za-z0-9@$!|+(]*"
+    r"(?<![A-Za-z0-9@$!|+/=_-])[A-Za-z0-9@$!|+]*"
+    r"(?:[A-Za-z][0-9@$|+]|[0-9@$!|+][A-Za-z])[A-Za-z0-9@$!|+]*"
 )
 """A token with a letter beside a digit or symbol; the full leetspeak pass runs only
 when one of them spells a known word. (Starts only at token starts, so linear.)"""
