@@ -216,3 +216,43 @@ def test_card_reader_does_not_follow_links(tmp_path: pathlib.Path) -> None:
     m.mkdir()
     (m / "linked").symlink_to(outside, target_is_directory=True)
     assert read_model_card(m).architecture == ""
+
+
+def test_spdx_3_ai_document(model: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    s = pytest.importorskip("spdx_python_model").v3_0_1
+    from dozor.supply.spdx import build_spdx
+
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\nok,1\n")
+    doc = build_spdx(model, datasets=[data], environment=False)
+    assert doc["@context"] == "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+    objects = s.SHACLObjectSet()
+    s.JSONLDDeserializer().deserialize_data(json.loads(json.dumps(doc)), objects)
+    ai = [o for o in objects.foreach_type(s.ai_AIPackage) if o.name == "sentiment"]
+    assert len(ai) == 1
+    assert list(ai[0].ai_domain) == ["text-classification"]
+    assert "DistilBertForSequenceClassification" in list(ai[0].ai_typeOfModel)
+    assert {(m.key, m.value) for m in ai[0].ai_metric} >= {("accuracy", "0.931 (imdb)")}
+    rels = {r.relationshipType.rsplit("/", 1)[-1]: r for r in objects.foreach_type(s.Relationship)
+            if r.from_ is ai[0]}
+    trained = {d.name: d for d in rels["trainedOn"].to}
+    import hashlib
+
+    assert trained["train.csv"].verifiedUsing[0].hashValue == hashlib.sha256(
+        data.read_bytes()).hexdigest()
+    assert "imdb" in trained  # named by the card
+    assert list(rels["hasDeclaredLicense"].to)[0].simplelicensing_licenseExpression == \
+        "Apache-2.0"
+    assert {f.name for f in rels["contains"].to} == {"config.json", "README.md",
+                                                      "model.safetensors"}
+    (docs,) = list(objects.foreach_type(s.SpdxDocument))
+    assert list(docs.rootElement) == [ai[0]]
+
+
+def test_cli_bom_spdx(model: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    pytest.importorskip("spdx_python_model")
+    out = tmp_path / "bom.spdx.json"
+    r = runner.invoke(app, ["bom", str(model), "--no-environment", "--format", "spdx",
+                            "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "ai_AIPackage" in out.read_text()

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dozor.cli_support import EXIT_CLEAN, EXIT_FINDINGS, fail, require
+
+
+class BomFormat(StrEnum):
+    cyclonedx = "cyclonedx"
+    spdx = "spdx"
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -47,6 +53,9 @@ def bom(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the BOM here (whole or not at all) instead of "
         "standard output.", dir_okay=False, show_default=False)] = None,
+    fmt: Annotated[BomFormat, typer.Option(
+        "--format", "-f", help="cyclonedx (CycloneDX 1.6 JSON, with advisories) or spdx "
+        "(SPDX 3.0.1 JSON-LD with the AI and Dataset profiles).")] = BomFormat.cyclonedx,
 ) -> None:
     """An AI bill of materials: a CycloneDX 1.6 ML-BOM of a model, its data and packages.
 
@@ -66,13 +75,22 @@ def bom(
     from dozor.supply.bom import BomError, build_bom
 
     try:
-        doc = build_bom(model, datasets=dataset or (), requirements=requirements or (),
-                        environment=environment,
-                        advisory_db=str(advisory_db) if advisory_db else None)
+        if fmt is BomFormat.spdx:
+            require("spdx_python_model", "supply")
+            from dozor.supply.spdx import build_spdx
+
+            doc = build_spdx(model, datasets=dataset or (), requirements=requirements or (),
+                             environment=environment)
+        else:
+            doc = build_bom(model, datasets=dataset or (), requirements=requirements or (),
+                            environment=environment,
+                            advisory_db=str(advisory_db) if advisory_db else None)
     except BomError as exc:
         raise fail(str(exc)) from None
     _write(json.dumps(doc, indent=2), output)
-    if output is not None:
+    if output is not None and fmt is BomFormat.spdx:
+        typer.echo(f"wrote {output}: SPDX 3.0.1, {len(doc['@graph'])} elements", err=True)
+    elif output is not None:
         vulns = len(doc.get("vulnerabilities", []))
         typer.echo(f"wrote {output}: {len(doc.get('components', []))} components, "
                    f"{vulns} known advisories (CycloneDX 1.6, schema-valid)", err=True)
