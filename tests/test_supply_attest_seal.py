@@ -311,3 +311,15 @@ def test_attestation_reader_survives_random_json(tmp_path_factory: pytest.TempPa
     path = tmp / "a.json"
     path.write_text(json.dumps(doc))
     assert not verify_attestation(path, keys.public, model=tmp).ok
+
+
+def test_seal_single_file(tmp_path: pathlib.Path) -> None:
+    keys = make_keys(tmp_path)
+    identity, recipient = _identity(tmp_path)
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF" + os.urandom(5000))
+    bundle = tmp_path / "m.seal"
+    seal(model, recipient, keys.private, bundle)
+    out = tmp_path / "received"
+    assert unseal(bundle, identity, keys.public, out).files == 1
+    assert (out / "model.gguf").read_bytes() == model.read_bytes()
