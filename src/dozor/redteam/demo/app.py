@@ -177,7 +177,21 @@ def respond(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None =
         if _has(low, "discount code", "скидочн"):
             return say(("Конечно! Код: " if ru else "Sure! The code is ") + "STAFF-ONLY-7731")
     return say(("Конечно! Вот, пожалуйста: " if ru else "Sure! Here you go: ")
-               + _answer(text.split("\n")[-1] if text.count("\n") else raw, ru))
+               + _answer(_plain(raw), ru))
+
+
+def _plain(raw: str) -> str:
+    """The request as the 'model' understood it, for quoting in its answer."""
+    from dozor.detect.encodings import decoded_text
+    from dozor.detect.unicode import normalize
+
+    norm = normalize(raw[:200_000])
+    decoded = decoded_text(norm)
+    if decoded.strip():
+        return decoded
+    if re.search(r"(?:\b\w ){8,}", norm):
+        return re.sub(r"(?<=\S) (?=\S)", "", norm).replace("  ", " ")
+    return norm
 
 
 def _answer(request: str, ru: bool) -> str:
