@@ -9,8 +9,9 @@ attack-success rates. This detector reads what matters:
 1. the *opening* of the answer (its first two sentences), where models refuse, with
    phrase patterns in English and Russian;
 2. for English answers, a small logistic-regression head over hashed words and word
-   pairs of the opening, the pattern flags, the answer's length, and how much of the request the answer
-   talks about (an answer about something else is a deflection, a refusal in effect).
+   pairs of the opening, the pattern flags, the answer's length, and how much of the
+   request the answer talks about (an answer about something else is a deflection, a
+   refusal in effect).
 
 The head is trained by ``tools/train_refusal.py`` on labelled refusals that ship in
 PyRIT's wheel (MIT; see ``data/MODEL_CARD.md``) and runs with numpy alone: a few
