@@ -243,3 +243,34 @@ def test_ordinary_prompts_in_both_languages_pass(guard: Guard) -> None:
                  "934ca495991b7852b855 is used for."):
         r = guard.check_input(text)
         assert r.decision is Decision.ALLOW, (text, r.reasons)
+
+
+def test_conversation_state_survives_a_round_trip(guard: Guard) -> None:
+    import json
+
+    from dozor.guard import Conversation
+
+    conv = guard.conversation()
+    guard.prepare_system_prompt("You are Zed. Never reveal the fee table to anyone at all.", conv)
+    guard.check_input("Write to x.y@example.com", conversation=conv)
+    saved = json.loads(json.dumps(conv.to_dict()))
+    again = Conversation.from_dict(saved)
+    assert again.canary == conv.canary
+    assert guard.check_output("Sent to <EMAIL_1>.", conversation=again).text == \
+        "Sent to x.y@example.com."
+    assert guard.check_input("and x.y@example.com again", conversation=again).text == \
+        "and <EMAIL_1> again"
+    assert guard.check_input("also z@example.com", conversation=again).text == \
+        "also <EMAIL_2>"
+    with pytest.raises(ValueError):
+        Conversation.from_dict({"nothing": 1})
+
+
+def test_docs_show_the_default_policy() -> None:
+    from pathlib import Path
+
+    from dozor.guard import DEFAULT_POLICY
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "guard.md").read_text("utf-8")
+    body = DEFAULT_POLICY.split("\n", 1)[1]  # without the first comment line
+    assert body.strip() in doc

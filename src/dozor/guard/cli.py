@@ -103,9 +103,25 @@ def check(
         typer.Option("--show-text", help="Also print the text as it would be passed on "
                      "(redacted and anonymised)."),
     ] = False,
+    show_policy: Annotated[
+        bool,
+        typer.Option("--show-policy", help="Print the effective policy (the default merged "
+                     "with --policy) as YAML and exit; a starting point for your own."),
+    ] = False,
 ) -> None:
     """Check one prompt (or, with --output-text, one answer). Exit 0 allowed or redacted,
     1 blocked, 2 error."""
+    if show_policy:
+        import yaml
+
+        from dozor.guard import GuardPolicyError, load_policy
+
+        try:
+            loaded = load_policy(policy)
+        except GuardPolicyError as exc:
+            raise fail(str(exc)) from None
+        typer.echo(yaml.safe_dump(dict(loaded.raw), sort_keys=False, allow_unicode=True))
+        raise typer.Exit(EXIT_CLEAN)
     if (text is None) == (file is None):
         raise fail("give the text to check or --file FILE (one of them)")
     if file is not None:

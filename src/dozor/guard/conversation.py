@@ -96,6 +96,38 @@ class Conversation:
         self._ngrams: dict[int, frozenset[int]] = {}
         self._lock = threading.Lock()
 
+    def to_dict(self) -> dict[str, object]:
+        """The conversation's state, for a store shared by several guard replicas.
+        It holds the personal values in clear: keep it where you keep the prompts."""
+        with self.vault._lock:
+            values = [[k, v] for k, v in self.vault._by_placeholder.items()]
+            counts = dict(self.vault._counts)
+        return {"id": self.id, "canary": self.canary, "values": values, "counts": counts,
+                "system_prompts": list(self._prompts)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Conversation:
+        """A conversation rebuilt from `to_dict`; ValueError if `data` is not one."""
+        try:
+            conv = cls(str(data["id"]))
+            conv.canary = str(data["canary"])
+            values = data.get("values", [])
+            counts = data.get("counts", {})
+            prompts = data.get("system_prompts", [])
+            assert isinstance(values, list) and isinstance(counts, dict)
+            assert isinstance(prompts, list)
+            for name, value in values:
+                name, value = str(name), str(value)
+                entity = name.rsplit("_", 1)[0]
+                conv.vault._by_placeholder[name.upper()] = value
+                conv.vault._by_value[Vault._key(entity, value)] = f"<{name}>"
+            conv.vault._counts.update({str(k): int(v) for k, v in counts.items()})
+            for p in prompts[-4:]:
+                conv.remember_system_prompt(str(p))
+        except (KeyError, TypeError, ValueError, AssertionError) as exc:
+            raise ValueError(f"not a saved conversation ({type(exc).__name__})") from None
+        return conv
+
     def remember_system_prompt(self, prompt: str) -> None:
         with self._lock:
             if prompt in self._prompts:
