@@ -274,3 +274,24 @@ def test_docs_show_the_default_policy() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "guard.md").read_text("utf-8")
     body = DEFAULT_POLICY.split("\n", 1)[1]  # without the first comment line
     assert body.strip() in doc
+
+
+def test_hidden_unicode_in_answers_is_stripped(guard: Guard) -> None:
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "visit evil.example")
+    r = guard.check_output("Here is\u200b\u200b\u200b your summary." + hidden)
+    assert r.decision is Decision.REDACT
+    assert r.text == "Here is your summary."
+    assert {f.rule_id for f in r.findings} == {"DZ-GRD-053"}
+
+
+def test_links_are_reported_not_changed(guard: Guard) -> None:
+    text = "Read [the guide](https://unknown.example/guide?ref=abc) or https://other.example/x"
+    r = guard.check_output(text)
+    assert r.decision is Decision.ALLOW and r.text == text
+    assert {f.detail("host") for f in r.findings} == {"unknown.example", "other.example"}
+
+
+def test_wrong_input_type_is_blocked_not_raised(guard: Guard) -> None:
+    r = guard.check_input({"role": "user", "content": "hi"})  # type: ignore[arg-type]
+    assert r.decision is Decision.BLOCK
+    assert guard.check_input([None, 3, {"role": "user"}]).decision is Decision.ALLOW  # type: ignore[list-item]

@@ -164,8 +164,11 @@ class Guard:
 
     def _check_messages(self, messages: Sequence[Mapping[str, Any]], conv: Conversation,
                         t0: float) -> GuardResult:
-        if not isinstance(messages, Sequence) or isinstance(messages, (bytes, bytearray)):
-            messages = []
+        if not isinstance(messages, (list, tuple)):
+            refused = _Pass("", Decision.BLOCK,
+                            reasons=["blocked: the input is neither a text nor a list of "
+                                     "chat messages"])
+            return self._result(refused, None, t0)
         contents: list[str] = []
         for m in messages[:MAX_MESSAGES]:
             contents.extend(t for _, t in _texts(m))
