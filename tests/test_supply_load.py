@@ -198,3 +198,16 @@ def test_install_torch_guard_and_undo(tmp_path: pathlib.Path, keys: KeyPair) -> 
         undo()
     assert torch.load is original
     assert torch.load(unsigned)["w"].shape == (1,)
+
+
+def test_fifo_and_link_in_model_are_refused(tmp_path: pathlib.Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    _clean(folder)
+    os.mkfifo(folder / "pipe")  # would block a naive copy forever
+    with pytest.raises(ModelRefused, match="not a regular file|refused"):
+        dozor.load(folder, lambda p: None, require_signature=False)
+    (folder / "pipe").unlink()
+    (folder / "link.pkl").symlink_to(tmp_path / "clean.pkl")
+    with pytest.raises(ModelRefused, match="refused"):
+        dozor.load(folder, lambda p: None, require_signature=False)

@@ -24,7 +24,6 @@ import contextlib
 import io
 import os
 import pathlib
-import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -92,15 +91,33 @@ def _signed_root(path: pathlib.Path, sig: pathlib.Path, expected: Any) -> pathli
 
 
 def _copy_private(src: pathlib.Path, dest: pathlib.Path) -> None:
-    """Copy a regular file, refusing anything else (links, devices, FIFOs)."""
-    st = os.lstat(src)
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelRefused(str(src), [f"{src} is not a regular file (links and special files "
-                                      "are refused)"])
-    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    """Copy a regular file, refusing anything else (links, devices, FIFOs).
+
+    The type is checked on the opened descriptor (``O_NOFOLLOW | O_NONBLOCK``, then
+    ``fstat``), so a file swapped for a link or a FIFO after listing cannot redirect or
+    block the copy, and only the size seen at open time is copied: a file that keeps
+    growing cannot fill the disk. Whatever was copied is then hashed against the
+    signature, so a swap can only make verification fail.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with os.fdopen(fd, "rb", closefd=False) as fin, open(dest, "xb") as fout:
-            shutil.copyfileobj(fin, fout, 8 << 20)
+        fd = os.open(src, flags)
+    except OSError as exc:
+        raise ModelRefused(str(src), [f"cannot open {src}: {exc.strerror} (links and special "
+                                      "files are refused)"]) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelRefused(str(src), [f"{src} is not a regular file (links and special "
+                                          "files are refused)"])
+        left = st.st_size
+        with open(dest, "xb") as fout:
+            while left > 0:
+                chunk = os.read(fd, min(8 << 20, left))
+                if not chunk:
+                    break
+                fout.write(chunk)
+                left -= len(chunk)
     finally:
         os.close(fd)
 
