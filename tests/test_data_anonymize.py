@@ -334,3 +334,17 @@ def test_fuzz_values_never_raise_and_never_leak(values: list[str]) -> None:
         for m in find_pii(v, context="notes"):
             if len(m.text.strip()) >= 3:
                 assert m.text not in out
+
+
+def test_plain_text_file(tmp_path: Path) -> None:
+    src = tmp_path / "notes.txt"
+    src.write_text("first line, nothing here\nmail john.smith@gmail.com today\n\nlast\n",
+                   encoding="utf-8")
+    result = anonymize_file(src, tmp_path / "out.txt", key=KEY,
+                            policy=AnonymizePolicy.from_dict({"default": "redact"}))
+    assert result.verified
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines() == [
+        "first line, nothing here", "mail <EMAIL> today", "", "last"]
+    r = CliRunner().invoke(app, ["anonymize", str(tmp_path), str(tmp_path / "x.txt"),
+                                 "-k", str(tmp_path / "k"), "--create-key"])
+    assert r.exit_code == 2 and "folder" in r.output

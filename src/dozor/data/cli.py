@@ -135,6 +135,8 @@ def anonymize(
 
     if not source.exists():
         raise fail(f"{source}: no such file")
+    if source.is_dir():
+        raise fail(f"{source} is a folder; anonymise one file at a time")
     if target.exists() and target.resolve() == source.resolve():
         raise fail("SOURCE and TARGET are the same file; write to a new file")
     if not target.parent.is_dir():

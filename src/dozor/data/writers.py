@@ -80,8 +80,10 @@ class TableWriter:
                 for row in batch.to_pylist():
                     self._handle.write(json.dumps(row, ensure_ascii=False, default=str))
                     self._handle.write("\n")
-            else:
-                column = batch.column(0).to_pylist()
+            else:  # text: the reader's (file, line, text) rows; the text is the content
+                names = batch.schema.names
+                column = batch.column(names.index("text") if "text" in names
+                                      else len(names) - 1).to_pylist()
                 for value in column:
                     self._handle.write(("" if value is None else str(value)) + "\n")
         self.rows += batch.num_rows

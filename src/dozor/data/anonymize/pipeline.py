@@ -342,6 +342,8 @@ def anonymize_file(
     from dozor.data.readers import open_table
     from dozor.data.writers import TableWriter, normalise_format
 
+    if Path(source).is_dir():
+        raise ValueError(f"{source} is a folder; anonymise one file at a time")
     started = time.perf_counter()
     policy = policy or AnonymizePolicy()
     anonymizer = Anonymizer(policy, key, detector)
