@@ -81,11 +81,11 @@ def anonymize(
                                            show_default=False)],
     policy_file: Annotated[Path | None, typer.Option(
         "--policy", "-p", help="YAML policy mapping columns and entity types to operators "
-        "(redact, mask, generalize, hash, fake, encrypt, keep) [default: every detected "
+        "(redact, mask, generalize, hash, fake, encrypt, keep) \\[default: every detected "
         "value is pseudonymised with hash].", show_default=False, dir_okay=False)] = None,
     key_file: Annotated[Path | None, typer.Option(
         "--key-file", "-k", help="Secret key for hash, fake and encrypt (64 hex characters "
-        "or at least 16 bytes) [default: $DOZOR_ANON_KEY]. The same key gives the same "
+        "or at least 16 bytes) \\[default: $DOZOR_ANON_KEY]. The same key gives the same "
         "pseudonyms in every table, so joins still match.", show_default=False,
         dir_okay=False)] = None,
     create_key: Annotated[bool, typer.Option(
@@ -208,7 +208,7 @@ def fingerprint(
     data: Annotated[Path, typer.Argument(help="A data file or a folder of them.",
                                          show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the manifest (JSON) here [default: standard output].",
+        "--output", "-o", help="Write the manifest (JSON) here \\[default: standard output].",
         show_default=False, dir_okay=False)] = None,
     label: Annotated[str | None, typer.Option(
         "--label", "-l", help="Label column: its value counts go into the manifest, so "
@@ -326,7 +326,7 @@ def check(
         "--label", "-l", help="The label column (not needed for .npz).",
         show_default=False)] = None,
     text: Annotated[str | None, typer.Option(
-        "--text", help="The free-text column [default: the text column with the most words "
+        "--text", help="The free-text column \\[default: the text column with the most words "
         "per value, if any].", show_default=False)] = None,
     against: Annotated[Path | None, typer.Option(
         "--against", help="An earlier version of the same data: report a class-balance "
