@@ -211,18 +211,63 @@ TABLE_COLUMNS = [
 ]
 
 
+def _luhn_complete(body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+def _inn12(rng: random.Random) -> str:
+    body = f"{rng.randint(1, 99):02d}" + "".join(str(rng.randint(0, 9)) for _ in range(8))
+    w1 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+    c1 = sum(int(a) * b for a, b in zip(body, w1, strict=True)) % 11 % 10
+    body += str(c1)
+    w2 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+    return body + str(sum(int(a) * b for a, b in zip(body, w2, strict=True)) % 11 % 10)
+
+
+def _snils(rng: random.Random) -> str:
+    body = f"{rng.randint(2_000_000, 999_999_999):09d}"
+    total = sum(int(d) * (9 - i) for i, d in enumerate(body))
+    total = total % 101 if total > 101 else total
+    return f"{body[:3]}-{body[3:6]}-{body[6:]} {0 if total in (100, 101) else total:02d}"
+
+
 def make_table(rows: int, seed: int, out: Path) -> None:
+    """Columns that are unique per row in real data (emails, phones, cards, INN, SNILS,
+    SSN, IPs, ids, amounts) are unique here too, so per-batch de-duplication does not
+    flatter the timing; names, addresses, IBANs and companies come from pools of 50,000
+    Faker values (real tables repeat those as well)."""
     src = Source(seed)
     values = src.values()
     rng = src.rng
     notes = TEMPLATES_EN + TEMPLATES_RU
     names = [c for c, _ in TABLE_COLUMNS]
-    # pre-generate pools: Faker is slow and the timing is about dozor, not Faker
-    pool = {k: [values[k]()[0] for _ in range(20_000)] for _, k in TABLE_COLUMNS if k}
-    note_pool = [fill(rng.choice(notes), values)[0] for _ in range(20_000)]
+    pooled = ("PERSON", "IBAN", "ADDRESS", "CITY", "COMPANY", "PASSPORT", "DOB", "DATE")
+    pool = {k: [values[k]()[0] for _ in range(50_000)] for k in pooled}
+    note_pool = [fill(rng.choice(notes), values)[0] for _ in range(50_000)]
+    first = [src.en.first_name().lower() for _ in range(2000)]
+    domains = ["example.com", "mail.ru", "example.org", "yandex.ru", "example.net"]
+    r = rng.randint
 
-    def row() -> list[str]:
-        return [rng.choice(pool[k]) if k else rng.choice(note_pool) for _, k in TABLE_COLUMNS]
+    def row(i: int) -> list[str]:
+        return [
+            str(i + 1_000_000), rng.choice(pool["PERSON"]),
+            f"{rng.choice(first)}.{i}@{rng.choice(domains)}",
+            f"({r(201, 989)}) {r(200, 999)}-{r(0, 9999):04d}",
+            f"+7 ({r(900, 999)}) {r(100, 999)}-{r(10, 99)}-{r(10, 99)}",
+            _luhn_complete("4" + f"{r(0, 10**14 - 1):014d}"), rng.choice(pool["IBAN"]),
+            f"{r(1, 223)}.{r(0, 255)}.{r(0, 255)}.{r(1, 254)}",
+            f"{r(1, 665):03d}-{r(1, 99):02d}-{r(1, 9999):04d}", rng.choice(pool["DOB"]),
+            rng.choice(pool["ADDRESS"]), _inn12(rng), _snils(rng), rng.choice(pool["PASSPORT"]),
+            f"{r(1, 99_999)}.{r(0, 99):02d}", rng.choice(pool["CITY"]),
+            rng.choice(pool["COMPANY"]), rng.choice(pool["DATE"]),
+            f"{r(0, 9)}.{r(0, 30)}.{r(0, 99)}", rng.choice(note_pool),
+        ]
 
     if out.suffix == ".parquet":
         import pyarrow as pa
@@ -230,8 +275,8 @@ def make_table(rows: int, seed: int, out: Path) -> None:
 
         writer = None
         for start in range(0, rows, 100_000):
-            chunk = [row() for _ in range(min(100_000, rows - start))]
-            table = pa.table({n: [r[i] for r in chunk] for i, n in enumerate(names)})
+            chunk = [row(i) for i in range(start, min(rows, start + 100_000))]
+            table = pa.table({n: [x[j] for x in chunk] for j, n in enumerate(names)})
             writer = writer or pq.ParquetWriter(out, table.schema)
             writer.write_table(table)
         if writer:
@@ -240,8 +285,8 @@ def make_table(rows: int, seed: int, out: Path) -> None:
     with out.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(names)
-        for _ in range(rows):
-            w.writerow(row())
+        for i in range(rows):
+            w.writerow(row(i))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from dozor.detect.pii.validators import (
@@ -109,6 +109,7 @@ _CONTEXT_RE = {
 }
 
 
+@lru_cache(maxsize=16384)
 def _has(ctx: str, entity: str) -> bool:
     """A context word of `entity` starts a word in `ctx` ("dob" in "DOB:", not in
     "Alvaradobury")."""
@@ -211,12 +212,16 @@ _EXT = re.compile(r"[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6}$")
 _SPLIT = re.compile(r"[^\d]+")
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_SEPARATOR = re.compile(r"[^\d+()]")
+
+
 def _parse_num(value: str) -> _Num:
-    ext = _EXT.search(value)
+    ext = _EXT.search(value) if "x" in value or "e" in value or "д" in value else None
     core = value[: ext.start()] if ext else value
-    groups = tuple(len(g) for g in _SPLIT.split(core) if g)
-    seps = "".join(sorted({c for c in core if not c.isdigit() and c not in "+()"}))
-    return _Num("".join(ch for ch in core if ch.isdigit()), groups, core.startswith("+"),
+    runs = _DIGIT_RUN.findall(core)
+    seps = "".join(sorted(set(_SEPARATOR.findall(core))))
+    return _Num("".join(runs), tuple(len(g) for g in runs), core.startswith("+"),
                 "(" in core, ext is not None, seps)
 
 
@@ -563,25 +568,41 @@ def find_pii(
     if not isinstance(text, str) or not text:
         return []
     text = text[:MAX_TEXT]
-    wanted = frozenset(entities) if entities is not None else frozenset(ENTITIES)
-    langs = frozenset(languages)
+    if entities is None:
+        wanted = _ALL
+    else:
+        wanted = entities if isinstance(entities, frozenset) else frozenset(entities)
     extra = context.lower()
     spans: list[tuple[int, int, str, float]] = []
-    has_digit = any(c.isdigit() for c in text) if len(text) < 4096 else True
+    has_digit = _DIGIT.search(text) is not None
     if has_digit or "@" in text or "." in text or ":" in text:
         spans.extend(_combined(text, wanted, extra))
-    if PERSON in wanted:
-        spans.extend(_find_names(text, extra) if _may_hold_names(text, langs) else ())
-    if ADDRESS in wanted and has_digit:
+        if len(text) <= 64 and _COMBINED.fullmatch(text):
+            # one shaped value and nothing else (a typical column value): no words
+            spans = [x for x in spans if x[2] in wanted and x[3] >= min_score]
+            return [PiiMatch(e, s, t, text[s:t], round(sc, 3)) for s, t, e, sc in spans]
+    if PERSON in wanted and _may_hold_names(text, languages):
+        spans.extend(_find_names(text, extra))
+    if ADDRESS in wanted and has_digit and _WORDISH.search(text):
         spans.extend(_find_addresses(text))
     spans = [s for s in spans if s[2] in wanted and s[3] >= min_score]
     return [PiiMatch(e, s, t, text[s:t], round(sc, 3)) for s, t, e, sc in _resolve(spans)]
 
 
-def _may_hold_names(text: str, langs: frozenset[str]) -> bool:
-    if "en" in langs and re.search(r"[A-Z][a-z]", text):
+_ALL = frozenset(ENTITIES)
+_DIGIT = re.compile(r"\d")
+_WORDISH = re.compile(r"[^\W\d_]{2}")
+_LATIN_NAME = re.compile(f"[A-ZÀ-ÖØ-ÞĀ-Ž][{_LOW}]")
+_CYRILLIC_NAME = re.compile(r"[А-ЯЁ][а-яё]")
+
+
+def _may_hold_names(text: str, languages: Iterable[str]) -> bool:
+    if languages == ("en", "ru"):
+        return _LATIN_NAME.search(text) is not None or _CYRILLIC_NAME.search(text) is not None
+    langs = set(languages)
+    if "en" in langs and _LATIN_NAME.search(text):
         return True
-    return "ru" in langs and re.search(r"[А-ЯЁ][а-яё]", text) is not None
+    return "ru" in langs and _CYRILLIC_NAME.search(text) is not None
 
 
 def _combined(text: str, wanted: frozenset[str], extra: str) -> list[tuple[int, int, str, float]]:
