@@ -41,6 +41,11 @@ from dozor.guard.scanners.base import (
 
 MAX_CONVERSATIONS = 10_000
 """Conversations a Guard keeps (least recently used ones are dropped)."""
+MAX_STREAM_TEXT = 1_000_000
+"""Characters of a streamed answer kept for the closing result's `text` (the rest is
+sent but not kept)."""
+MAX_STREAM_FINDINGS = 1000
+"""Findings kept for a stream's closing result."""
 MAX_MESSAGES = 1000
 """Chat messages checked per request; more is refused (blocked)."""
 
@@ -383,7 +388,8 @@ class OutputStream:
         self._sent = 0
         self._seen: set[tuple[int, str]] = set()
         self._all = _Pass("")
-        self._text: list[str] = []
+        self._text: list[str] = []  # what was sent, for the closing result (bounded)
+        self._kept = 0
         self._blocked: GuardResult | None = None
         self._t0 = time.perf_counter()
         self._window = guard.policy.stream_window
@@ -431,6 +437,7 @@ class OutputStream:
                        skip=self._seen, base=base, editable_from=len(self._tail))
         self._seen.update(done.hits)
         self._all.merge(done)
+        del self._all.findings[MAX_STREAM_FINDINGS:]
         result = None
         if done.findings or done.decision is not Decision.ALLOW:
             result = GuardResult(done.decision, "", None, tuple(done.findings),
@@ -449,7 +456,9 @@ class OutputStream:
             cut = self._safe_cut(pending)
         emit, self._pending = pending[:cut], pending[cut:]
         if emit:
-            self._text.append(emit)
+            if self._kept < MAX_STREAM_TEXT:
+                self._text.append(emit[: MAX_STREAM_TEXT - self._kept])
+                self._kept += len(self._text[-1])
             self._sent += len(emit)
             self._tail = _trim_tail(self._tail + emit, self._window)
         if result is not None:
