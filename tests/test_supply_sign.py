@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
@@ -9,6 +10,8 @@ import shutil
 import pytest
 
 pytest.importorskip("model_signing")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from dozor.cli import app  # noqa: E402
@@ -253,3 +256,23 @@ def test_sigstore_verify_offline_says_so(signed: tuple[pathlib.Path, Trust, path
                             "--issuer", "https://accounts.example.org"])
     assert r.exit_code == 2
     assert "Sigstore verification needs the network" in r.output
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.binary(max_size=2048),
+                 st.recursive(st.none() | st.text(max_size=30) | st.integers(),
+                              lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                                  st.sampled_from(["mediaType", "dsseEnvelope", "payload",
+                                                   "signatures", "sig",
+                                                   "verificationMaterial", "publicKey",
+                                                   "hint", "payloadType"]), c, max_size=4),
+                              max_leaves=10).map(lambda d: json.dumps(d).encode())))
+def test_random_signature_files_fail_closed(tmp_path_factory: pytest.TempPathFactory,
+                                            data: bytes) -> None:
+    tmp = tmp_path_factory.mktemp("sig")
+    keys = make_keys(tmp)
+    model = tmp / "m.bin"
+    model.write_bytes(b"weights")
+    (tmp / "m.bin.sig").write_bytes(data)
+    result = verify_model(model, Trust(key=keys.public))
+    assert not result.ok and result.reasons

@@ -432,8 +432,13 @@ def expected_manifest(signature: str | os.PathLike[str], trust: Trust) -> tuple[
         except Exception:
             raise SignatureInvalid(f"{sig_path} is not a model signature (unreadable bundle)") \
                 from None
+    import contextlib
+    import io
+
     try:
-        manifest = verifier.verify(sig)
+        # model_signing print()s a warning for old-style bundles: keep stdout clean (JSON)
+        with contextlib.redirect_stdout(io.StringIO()):
+            manifest = verifier.verify(sig)
     except Exception as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if type(exc).__name__ == "InvalidSignature" or not text:
