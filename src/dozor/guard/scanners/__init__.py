@@ -18,7 +18,7 @@ SCANNER_MODULES: dict[str, str] = {
     "secrets": "dozor.guard.scanners.secrets:Secrets",
     "banned": "dozor.guard.scanners.banned:Banned",
     "leakage": "dozor.guard.scanners.leakage:PromptLeakage",
-    "images": "dozor.guard.scanners.links:ExternalImages",
+    "images": "dozor.guard.scanners.images:ExternalImages",
     "links": "dozor.guard.scanners.links:ExternalLinks",
     "code": "dozor.guard.scanners.code:Code",
 }
