@@ -184,11 +184,12 @@ class Guard:
         if total.decision is Decision.BLOCK:
             return self._result(total, [dict(m) for m in messages[:MAX_MESSAGES]
                                         if isinstance(m, Mapping)], t0)
-        out: list[dict[str, Any]] = []
+        out: list[Any] = []
         last_text = ""
         untrusted = self.policy.untrusted_roles
         for i, m in enumerate(messages):
             if not isinstance(m, Mapping):
+                out.append(m)  # not a message: passed on as it is, for the API to refuse
                 continue
             role = str(m.get("role", ""))
             scanners = self._per_message if role in untrusted else \

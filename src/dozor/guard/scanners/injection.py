@@ -9,6 +9,8 @@ tag characters, so an instruction written in invisible characters is judged as t
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from dozor.guard.scanners.base import BLOCK, INPUT, REPORT, Hit, ScanInput, Scanner
@@ -23,8 +25,34 @@ def detector() -> Any:
     return detect_injection
 
 
-def judge(text: str) -> tuple[float, str, tuple[tuple[str, str], ...]] | None:
-    """(score, evidence, details) for `text`, or None when no detector is available."""
+Judged = tuple[float, str, tuple[tuple[str, str], ...]]
+_CACHE: OrderedDict[str, Judged] = OrderedDict()
+_CACHE_SIZE, _CACHE_TEXT = 1024, 20_000
+_LOCK = threading.Lock()
+
+
+def judge(text: str) -> Judged | None:
+    """(score, evidence, details) for `text`, or None when no detector is available.
+
+    Results for texts up to 20,000 characters are cached (the last 1,024): a chat
+    request carries the whole history, so each earlier message would be judged again
+    on every turn."""
+    if len(text) <= _CACHE_TEXT:
+        with _LOCK:
+            found = _CACHE.get(text)
+            if found is not None:
+                _CACHE.move_to_end(text)
+                return found
+    judged = _judge(text)
+    if judged is not None and len(text) <= _CACHE_TEXT:
+        with _LOCK:
+            _CACHE[text] = judged
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return judged
+
+
+def _judge(text: str) -> Judged | None:
     detect = detector()
     if detect is None or not text.strip():
         return None
