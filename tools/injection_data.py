@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from injection_authored import authored_items  # noqa: E402
-from injection_hard_benign import hard_benign_items  # noqa: E402
+from injection_hard_benign import hard_benign_items, hard_benign_v2_items  # noqa: E402
 
 VENV = ROOT / "bench" / ".venvs" / "injection-data"
 OUT = ROOT / "bench" / "guard" / "detection_data"
@@ -313,10 +313,11 @@ def main() -> None:
         sets[split].append(it)
     sets["cross_source"] = cross_source_set(site)
     sets["hard_benign"] = hard_benign_items()
+    sets["hard_benign_v2"] = hard_benign_v2_items()
     # de-duplicate: an evaluation text that also occurs (normalised) in training is dropped
     train_keys = {_key(str(i["text"])) for i in sets["train"]}
     seen_eval: set[str] = set()
-    for split in ("validation", "heldout", "cross_source", "hard_benign"):
+    for split in ("validation", "heldout", "cross_source", "hard_benign", "hard_benign_v2"):
         kept = []
         for it in sets[split]:
             k = _key(str(it["text"]))

@@ -83,8 +83,9 @@ def window_margin(clf: LogisticRegression, idf: np.ndarray, thr: float,
     """The per-segment logit margin for long texts: the smallest that keeps the share of
     benign validation documents (validation prose joined into 1.5k-6k characters) with any
     segment over the threshold at DOC_FPR or below."""
-    from dozor.detect.injection.model import LinearModel
     from injection_data import long_training_docs
+
+    from dozor.detect.injection.model import LinearModel
 
     model = LinearModel(coef=clf.coef_[0].astype(np.float32), idf=idf,
                         intercept=float(clf.intercept_[0]), threshold=thr, window=WINDOW,

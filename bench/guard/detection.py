@@ -281,6 +281,7 @@ def main() -> None:
     heldout, cross = load("heldout"), load("cross_source")
     sets: dict[str, list[Item]] = {
         "heldout": heldout, "cross_source": cross, "hard_benign": load("hard_benign"),
+        "hard_benign_v2": load("hard_benign_v2"),
         "obfuscated": obfuscated_set(heldout), "long_docs": long_docs(cross, heldout),
     }
     if args.limit:
@@ -344,6 +345,9 @@ def report(results: dict[str, object]) -> str:
     for g in ("all", "en", "ru"):
         table(f"Hard-benign ({g}): false-positive rate at the default decision",
               "hard_benign", g, ["n", "fpr", "fp"])
+    for g in ("all", "en", "ru"):
+        table(f"Hard-benign v2, free-form, written after training ({g}): false-positive "
+              "rate", "hard_benign_v2", g, ["n", "fpr", "fp"])
     for g in ("zero-width", "homoglyph", "base64", "tags"):
         table(f"Obfuscated held-out attacks ({g}): recall at the default decision",
               "obfuscated", g, ["n", "recall"])

@@ -139,7 +139,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("RU-OVERRIDE-3", "override", "ru", 0.85, _AUTH, r"нов\w+\s+инструкци\w*\s*:"),
     # --- role and persona ---------------------------------------------------------------
     _sig("EN-PERSONA-DAN", "persona", "en", 0.95, _DAN,
-         r"\b(?:DAN|STAN|DUDE|AIM|AntiGPT|BetterDAN|Developer\s+Mode)\b[^\n]{0,80}?"
+         r"(?-i:\b(?:DAN|STAN|DUDE|AIM|AntiGPT|BetterDAN|[Dd]eveloper\s+[Mm]ode)\b)[^\n]{0,80}?"
          r"\b(?:do\s+anything\s+now|no\s+(?:restrictions|rules|limits|filters)|"
          r"without\s+(?:any\s+)?(?:restrictions|censorship|filters|limits)|"
          r"(?:not|never)\s+(?:bound|restricted)\s+by|unfiltered|amoral|jailbr\w+)"),
@@ -159,7 +159,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"всяких\s+|любых\s+)?(?:ограничени|фильтр|цензур|правил|морал)|"
          r"не\s+(?:соблюда|ограничива)\w*|нет\s+(?:морали|правил|ограничений))"),
     _sig("RU-PERSONA-DAN", "persona", "ru", 0.9, _AUTH,
-         r"\b(?:DAN|ДАН|АнтиГПТ)\b[^\n]{0,80}?(?:может\s+делать\s+что\s+угодно|"
+         r"(?-i:\b(?:DAN|ДАН|АнтиГПТ)\b)[^\n]{0,80}?(?:может\s+делать\s+что\s+угодно|"
          r"без\s+ограничени\w*|любые\s+вопросы|разрешено)"),
     # --- developer / debug mode -----------------------------------------------------------
     _sig("EN-DEVMODE-1", "developer_mode", "en", 0.9, _DAN,
@@ -250,15 +250,53 @@ def _quoted(text: str, start: int, end: int) -> bool:
     return any(q in before for q in _QUOTES) and any(q in after for q in _QUOTES)
 
 
+REACH = 450
+"""Every pattern's match is shorter than this and contains one of its anchors, so in a long
+text a pattern only needs to be tried within REACH characters of an anchor."""
+LOCAL_SEARCH_MIN = 2000
+MAX_ANCHOR_SITES = 40
+
+
+def _anchor_sites(low: str, anchors: tuple[str, ...]) -> list[int] | None:
+    """Positions of the anchors in `low`; None when there are too many to be worth it."""
+    sites: list[int] = []
+    for a in anchors:
+        pos = low.find(a)
+        while pos >= 0:
+            sites.append(pos)
+            if len(sites) > MAX_ANCHOR_SITES:
+                return None
+            pos = low.find(a, pos + 1)
+    return sorted(sites)
+
+
+def _search(sig: Signature, text: str, low: str) -> re.Match[str] | None:
+    if len(text) < LOCAL_SEARCH_MIN or not sig.anchors or len(low) != len(text):
+        return sig.pattern.search(text)
+    sites = _anchor_sites(low, sig.anchors)
+    if sites is None:
+        return sig.pattern.search(text)
+    done = -1
+    for p in sites:
+        lo, hi = max(done, p - REACH, 0), min(len(text), p + REACH)
+        if hi <= lo:
+            continue
+        m = sig.pattern.search(text, lo, hi)
+        if m is not None:
+            return m
+        done = hi - REACH  # overlap so a match spanning two sites is still seen
+    return None
+
+
 def find_signatures(text: str) -> list[SignatureHit]:
     """Every signature that matches `text` (the first match of each), strongest first."""
     text = text[:MAX_SCAN]
-    low = text.lower()
+    low = text.lower()  # (when lower() changes the length, _search reads the whole text)
     hits: list[SignatureHit] = []
     for sig in SIGNATURES:
         if sig.anchors and not any(a in low for a in sig.anchors):
             continue
-        m = sig.pattern.search(text)
+        m = _search(sig, text, low)
         if m is None:
             continue
         w = sig.weight * (QUOTED_FACTOR if _quoted(text, m.start(), m.end()) else 1.0)
