@@ -31,9 +31,13 @@ import json
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from dozor.findings import Finding, Severity
 from dozor.scan.base import Blob, ScanContext, finding
+
+if TYPE_CHECKING:
+    from dozor.data.readers import TableReader
 
 SCANNER = "dataset"
 TAXONOMY = ("LLM02:2025", "ML03:2023", "ML04:2023", "AML.T0057", "AML.T0024.000")
@@ -70,19 +74,28 @@ def _pct(share: float) -> str:
     return f"{share:.0%}" if share >= 0.01 else f"{share:.2%}"
 
 
-def _progress(blob: Blob, total: int | None, nbytes: int
+def _progress(blob: Blob, reader: TableReader
               ) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
-    """A rich bar on stderr in the main process on a terminal, else nothing."""
+    """A rich bar on stderr in the main process on a terminal, else nothing. It counts
+    rows when the file says how many it has (Parquet), else bytes read (CSV, JSONL)."""
     if multiprocessing.parent_process() is not None or not sys.stderr.isatty():
         return None, lambda: None
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn(f"profiling {blob.name[:40]}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("rows"), console=Console(stderr=True), transient=True)
-    task = bar.add_task("rows", total=total)
+    total = reader.num_rows
+    bar = Progress(TextColumn(f"profiling {blob.name[-40:]}"), BarColumn(),
+                   TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[rows]} rows"),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("rows", total=total or max(1, blob.size), rows=0)
     bar.start()
-    return (lambda n: bar.advance(task, n)), bar.stop
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        bar.update(task, completed=done[0] if total else reader.bytes_read, rows=done[0])
+
+    return advance, bar.stop
 
 
 def scan_dataset(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
@@ -95,7 +108,7 @@ def scan_dataset(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
     except DataError as exc:
         yield _unreadable(blob, str(exc))
         return
-    advance, stop = _progress(blob, reader.num_rows, blob.size)
+    advance, stop = _progress(blob, reader)
     try:
         profile = profile_table(blob.name, reader=reader, progress=advance,
                                 deadline=ctx.deadline - DEADLINE_MARGIN)
