@@ -295,3 +295,9 @@ def test_wrong_input_type_is_blocked_not_raised(guard: Guard) -> None:
     r = guard.check_input({"role": "user", "content": "hi"})  # type: ignore[arg-type]
     assert r.decision is Decision.BLOCK
     assert guard.check_input([None, 3, {"role": "user"}]).decision is Decision.ALLOW  # type: ignore[list-item]
+
+
+def test_emoji_keycaps_and_ideographic_variants_are_left_alone(guard: Guard) -> None:
+    text = "Press 1\ufe0f\u20e3 then 葛\U000e0100 and send ❤\ufe0f 👨\u200d👩\u200d👧"
+    for r in (guard.check_input(text), guard.check_output(text)):
+        assert r.decision is Decision.ALLOW and r.text == text

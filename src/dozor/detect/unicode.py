@@ -427,9 +427,12 @@ def _describe(run: str) -> str:
 
 
 def _is_emoji_context(text: str, start: int, end: int) -> bool:
-    """ZWJ and VS15/VS16 between or after pictographs are how emoji are built."""
+    """ZWJ and VS15/VS16 between or after pictographs are how emoji are built (a keycap
+    is a digit, VS16 and U+20E3)."""
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""
+    if after == "\u20e3":
+        return True
     def pict(c: str) -> bool:
         return bool(c) and (unicodedata.category(c) == "So" or ord(c) >= 0x1F000)
     return pict(before) or pict(after)

@@ -42,6 +42,10 @@ class HiddenUnicode(Scanner):
             score = _SCORES[h.kind]
             if h.kind == "invisible" and h.end - h.start == 1:
                 score = 0.3  # one stray zero-width character is usually copy-and-paste
+            if h.kind == "variation" and not h.plain:
+                # a payload that decodes is an attack; a long run of selectors is odd;
+                # one or two are how emoji and CJK variants are written
+                score = 0.6 if h.end - h.start > 2 else 0.2
             details = (("kind", h.kind),)
             evidence = f"{h.kind}: {h.detail}"
             if h.kind == "styled":
