@@ -17,8 +17,9 @@ Rules (docs/rules.md, "Personal data in datasets"):
   IBANs, passports, INN, SNILS, US SSN).
 - DZ-PII-002 MEDIUM: a column holds direct identifiers or contact data (names, emails,
   phones, postal addresses, dates of birth).
-- DZ-PII-003 LOW: a column holds network identifiers (IP addresses) or URLs only, or a
-  few values (at most `FEW` and under 0.1%) of any type: likely incidental.
+- DZ-PII-003 LOW: a column holds network identifiers (IP addresses) or URLs only, a
+  few values (at most `FEW` and under 0.1%) of any type, or names and addresses in
+  under 2% of a column that is not free text: likely incidental or look-alikes.
 - DZ-PII-010 MEDIUM: the file has a dataset's name but cannot be read as a table.
 - DZ-PII-011 INFO: only part of the file was profiled (time limit); shares cover the
   rows read.
@@ -48,6 +49,10 @@ IDENTIFIERS = frozenset({"CREDIT_CARD", "IBAN", "RU_PASSPORT", "RU_INN", "RU_SNI
 DIRECT = frozenset({"PERSON", "EMAIL", "PHONE", "ADDRESS", "DATE_OF_BIRTH"})
 FEW = 3
 """At most this many values (and under 0.1% of the column) count as incidental."""
+FUZZY = frozenset({"PERSON", "ADDRESS"})
+FUZZY_SHARE = 0.02
+"""Names and addresses in under 2% of a column that is not free text are reported LOW:
+in a column of company or product names that share is mostly look-alikes."""
 DEADLINE_MARGIN = 5.0
 """Seconds before the engine's per-file deadline at which profiling stops."""
 
@@ -156,7 +161,10 @@ def _column_finding(blob: Blob, col: object, rows: int) -> Finding:
     assert isinstance(col, ColumnProfile)
     kinds = {e.entity for e in col.entities}
     main = col.entities[0]
-    incidental = all(e.values <= FEW and e.share < 0.001 for e in col.entities)
+    incidental = all(
+        (e.values <= FEW and e.share < 0.001)
+        or (not col.free_text and e.entity in FUZZY and e.share < FUZZY_SHARE)
+        for e in col.entities)
     if incidental or not (kinds & (IDENTIFIERS | DIRECT)):
         rule, severity = "DZ-PII-003", Severity.LOW
     elif kinds & IDENTIFIERS:
