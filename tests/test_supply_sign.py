@@ -276,3 +276,21 @@ def test_random_signature_files_fail_closed(tmp_path_factory: pytest.TempPathFac
     (tmp / "m.bin.sig").write_bytes(data)
     result = verify_model(model, Trust(key=keys.public))
     assert not result.ok and result.reasons
+
+
+def test_cli_sign_scan_first_refuses_malicious(tmp_path: pathlib.Path) -> None:
+    import pickle
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str, str]]:
+            return (open, (str(tmp_path / "PWNED"), "w"))
+
+    keys = make_keys(tmp_path)
+    model = _model(tmp_path)
+    (model / "extra.pkl").write_bytes(pickle.dumps(Payload()))
+    r = runner.invoke(app, ["sign", str(model), "-k", str(keys.private), "--scan"])
+    assert r.exit_code == 1 and "not signed" in r.output and "DZ-PKL" in r.output
+    assert not (model / "model.sig").exists() and not (tmp_path / "PWNED").exists()
+    (model / "extra.pkl").unlink()
+    r = runner.invoke(app, ["sign", str(model), "-k", str(keys.private), "--scan"])
+    assert r.exit_code == 0, r.output

@@ -117,6 +117,9 @@ def sign(
     password_env: Annotated[str | None, typer.Option(
         "--password-env", help="Name of an environment variable holding the private key's "
         "password (never pass a password on the command line).", show_default=False)] = None,
+    scan_first: Annotated[bool, typer.Option(
+        "--scan", help="Scan the model first (dozor scan) and refuse to sign it (exit 1) "
+        "when a finding reaches the policy's fail_on: sign only what was scanned.")] = False,
     progress: Annotated[bool, typer.Option(
         "--progress/--no-progress", help="Progress bar for big models (only on a terminal).")]
     = True,
@@ -144,6 +147,8 @@ def sign(
         raise fail("give the private key to sign with (--key KEY.pem), or --sigstore")
     password = os.environ.get(password_env) if password_env else \
         os.environ.get("DOZOR_KEY_PASSWORD")
+    if scan_first:
+        _refuse_findings(model)
     try:
         with _progress(model_bytes(model), "signing", progress) as advance:
             result = sign_model(model, key=key, signature=signature, certificate=certificate,
@@ -157,6 +162,27 @@ def sign(
     typer.echo(f"signed {result.model}: {result.files} files, {_human(result.bytes)}, "
                f"{result.hash_algorithm}, in {result.seconds:.2f}s -> {result.signature}")
     raise typer.Exit(EXIT_CLEAN)
+
+
+def _refuse_findings(model: Path) -> None:
+    """Stop with exit 1 when the model has findings at or above the policy's fail_on."""
+    from dozor.policy import PolicyError, load_policy
+    from dozor.scan import scan_report
+
+    try:
+        policy = load_policy(None)
+    except PolicyError as exc:
+        raise fail(str(exc)) from None
+    report = scan_report(model, policy=policy)
+    bad = report.at_least(policy.fail_on)
+    if report.errors or bad:
+        typer.echo(f"not signed: {model} has {len(bad)} finding(s) at or above "
+                   f"{policy.fail_on}:", err=True)
+        for f in bad[:10]:
+            typer.echo(f"  {f.severity} {f.rule_id} {f.title} at {f.location}", err=True)
+        for err in report.errors[:5]:
+            typer.echo(f"  {err}", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _human(n: int) -> str:
