@@ -128,3 +128,17 @@ def test_skipped_rows_are_reported(tmp_path: Path) -> None:
     p.write_text("a,b\n1,2\n1,2,3\n", "utf-8")
     report = scan_paths([p], workers=1)
     assert [f.rule_id for f in report.findings] == ["DZ-PII-012"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duckdb_profile_agrees_with_arrow_profile(tmp_path: Path, fmt: str) -> None:
+    pytest.importorskip("duckdb")
+    from dozor.data.duckdb_profile import duckdb_profile
+
+    p = _write(tmp_path, fmt, _rows(900))
+    arrow = {c.name: [(e.entity, e.values) for e in c.entities]
+             for c in profile_table(p).columns}
+    duck = {c.name: [(e.entity, e.values) for e in c.entities]
+            for c in duckdb_profile(p).columns}
+    assert duck == arrow
+    assert duck["phone"] == [("PHONE", 900)]
