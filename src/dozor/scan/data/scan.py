@@ -24,6 +24,7 @@ Rules (docs/rules.md, "Personal data in datasets"):
 - DZ-PII-011 INFO: only part of the file was profiled (time limit); shares cover the
   rows read.
 - DZ-PII-012 INFO: malformed rows were skipped.
+- DZ-PII-013 INFO: not checked, because the ``data`` extra (pyarrow) is not installed.
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ def _progress(blob: Blob, reader: TableReader
 
 def scan_dataset(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
     """Profile every column of a dataset file and report those holding personal data."""
+    try:
+        import pyarrow  # noqa: F401 - the data extra
+    except ImportError:
+        yield finding(
+            "DZ-PII-013", "Dataset not checked for personal data: the data extra is missing",
+            Severity.INFO, blob.location, evidence="pyarrow is not installed",
+            remediation="pip install 'dozor[data]' to profile CSV, JSON Lines and Parquet "
+            "files.", scanner=SCANNER, taxonomy=("LLM02:2025",))
+        return
     from dozor.data.profile import profile_table
     from dozor.data.readers import DataError, open_table_buffer
 
