@@ -101,7 +101,7 @@ class Policy:
         return bool(report.at_least(self.fail_on))
 
 
-_TOP_KEYS = {"fail_on", "allow_imports", "suppress", "limits"}
+_TOP_KEYS = {"fail_on", "allow_imports", "suppress", "limits", "robust"}  # robust: read by dozor.robust.report
 _SUPPRESS_KEYS = {"rule", "path", "fingerprint", "reason"}
 
 
