@@ -101,7 +101,8 @@ class Policy:
         return bool(report.at_least(self.fail_on))
 
 
-_TOP_KEYS = {"fail_on", "allow_imports", "suppress", "limits", "robust"}  # robust: read by dozor.robust.report
+# robust: thresholds read by dozor.robust.report
+_TOP_KEYS = {"fail_on", "allow_imports", "suppress", "limits", "robust"}
 _SUPPRESS_KEYS = {"rule", "path", "fingerprint", "reason"}
 
 
