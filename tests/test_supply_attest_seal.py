@@ -323,3 +323,29 @@ def test_seal_single_file(tmp_path: pathlib.Path) -> None:
     out = tmp_path / "received"
     assert unseal(bundle, identity, keys.public, out).files == 1
     assert (out / "model.gguf").read_bytes() == model.read_bytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dictionaries(st.sampled_from(["_type", "subject", "predicateType", "predicate"]),
+                       st.recursive(st.none() | st.text(max_size=10) | st.integers(),
+                                    lambda c: st.lists(c, max_size=3)
+                                    | st.dictionaries(st.sampled_from(
+                                        ["digest", "sha256", "recipient", "name"]), c,
+                                        max_size=3), max_leaves=8), max_size=4))
+def test_unseal_survives_odd_signed_statements(tmp_path_factory: pytest.TempPathFactory,
+                                               statement: dict[str, object]) -> None:
+    """Even a statement the trusted sender signed is parsed defensively."""
+    import struct
+
+    from dozor.supply.attest import _load_private, sign_envelope
+    from dozor.supply.seal import TRAILER
+
+    tmp = tmp_path_factory.mktemp("odd")
+    keys = make_keys(tmp)
+    identity, _ = _identity(tmp)
+    env = json.dumps(sign_envelope(statement, _load_private(keys.private, None))).encode()
+    bundle = tmp / "b.seal"
+    bundle.write_bytes(MAGIC + b"ciphertext" + env + struct.pack(">Q", len(env)) + TRAILER)
+    with pytest.raises(SealError):
+        unseal(bundle, identity, keys.public, tmp / "out")
+    assert not (tmp / "out").exists()

@@ -253,6 +253,16 @@ def _read_envelope(f: IO[bytes], size: int) -> tuple[dict[str, Any], int]:
     return envelope, ct_len
 
 
+def _signed_digest(statement: dict[str, Any]) -> str | None:
+    """The ciphertext's SHA-256 from the statement's one subject, or None."""
+    subjects = statement.get("subject")
+    if not isinstance(subjects, list) or len(subjects) != 1 or \
+            not isinstance(subjects[0], dict) or not isinstance(subjects[0].get("digest"), dict):
+        return None
+    value = subjects[0]["digest"].get("sha256")
+    return value if isinstance(value, str) else None
+
+
 def _safe_name(name: str) -> str | None:
     """``model/a/b.bin`` -> ``a/b.bin``; None for anything that could leave the folder."""
     if not name.startswith("model/") or "\\" in name or "\0" in name:
@@ -298,7 +308,7 @@ def unseal(bundle: pathlib.Path, identity: pathlib.Path, signer: pathlib.Path,
         if pred.get("recipient") != mine:
             raise SealRefused(f"refused: sealed for {str(pred.get('recipient'))[:24]}..., not "
                             f"for this identity ({mine[:24]}...): it was forwarded")
-        want = (statement.get("subject") or [{}])[0].get("digest", {}).get("sha256")
+        want = _signed_digest(statement)
         ct_path = pathlib.Path(tmp, "ciphertext.age")
         sha = hashlib.sha256()
         f.seek(len(MAGIC))
@@ -311,7 +321,7 @@ def unseal(bundle: pathlib.Path, identity: pathlib.Path, signer: pathlib.Path,
                 sha.update(chunk)
                 ct.write(chunk)
                 left -= len(chunk)
-        if sha.hexdigest() != want:
+        if want is None or sha.hexdigest() != want:
             raise SealRefused("refused: the encrypted content was changed after it was signed")
         stage = pathlib.Path(tmp, "out")
         stage.mkdir()
