@@ -68,6 +68,41 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
+def hash_only(model: pathlib.Path, files: list[str], rounds: int) -> dict[str, dict[str, float]]:
+    """Hashing alone, in this process (no start-up): dozor's hashing (model_signing's
+    file hashers, threads) with SHA-256 and BLAKE3, and one-thread hashlib SHA-256."""
+    import hashlib
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from dozor.supply.signing import hashing_config
+
+    def sha_one_thread() -> None:
+        for f in files:
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+
+    cases = {
+        "hashlib sha256, 1 thread": sha_one_thread,
+        "dozor hashing sha256 (threads per file)":
+            lambda: hashing_config("sha256").hash(model),
+        "dozor hashing blake3 (multi-threaded)": lambda: hashing_config("blake3").hash(model),
+    }
+    hashing_config("sha256").hash(pathlib.Path(files[-1]))  # imports out of the timing
+    out: dict[str, dict[str, float]] = {}
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            samples[name].append((time.perf_counter() - w, time.process_time() - c))
+    for name, xs in samples.items():
+        out[name] = {"wall_s": round(statistics.median(x[0] for x in xs), 3),
+                     "cpu_s": round(statistics.median(x[1] for x in xs), 3)}
+    return out
+
+
 def loadavg() -> float:
     return os.getloadavg()[0]
 
@@ -150,12 +185,14 @@ def main() -> None:
             "openssl sha256 CPU / dozor blake3 sign CPU (paired median; >1: blake3 faster "
             "per core)": paired(ossl, b3, 1),
         }
+        in_process = hash_only(model, [f for f in files if f.endswith(".safetensors")]
+                               + [str(model / "config.json")], args.rounds)
         result = {"bytes": size, "rounds": args.rounds, "cpus": os.cpu_count(),
                   "cpu": platform.processor() or platform.machine(),
                   "load_avg_1min": {"min": round(min(loads), 2), "median":
                                     round(statistics.median(loads), 2),
                                     "max": round(max(loads), 2)},
-                  "tools": table, "summary": summary}
+                  "tools": table, "summary": summary, "hashing_in_process": in_process}
         text = json.dumps(result, indent=2)
         print(text)
         if args.out:
