@@ -348,3 +348,31 @@ def test_plain_text_file(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["anonymize", str(tmp_path), str(tmp_path / "x.txt"),
                                  "-k", str(tmp_path / "k"), "--create-key"])
     assert r.exit_code == 2 and "folder" in r.output
+
+
+def test_policy_rejects_unknown_entities() -> None:
+    with pytest.raises(PolicyError, match="unknown entity type 'EMAL'"):
+        AnonymizePolicy.from_dict({"entities": {"EMAL": "fake"}})
+    with pytest.raises(PolicyError, match="detect.entities"):
+        AnonymizePolicy.from_dict({"detect": {"entities": ["PHONE", "NOPE"]}})
+
+
+policy_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["op", "keep", "step", "to", "default", "EMAIL", "x", "entities"]),
+        inner, max_size=3), max_leaves=15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.sampled_from(["default", "entities", "columns", "detect", "y"]),
+                       policy_values, max_size=4))
+def test_fuzz_policy_parses_or_says_why(data: dict[str, object]) -> None:
+    try:
+        policy = AnonymizePolicy.from_dict(data)
+    except PolicyError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    anonymizer = Anonymizer(policy, KEY)
+    for value in ("john.smith@gmail.com", "1985-03-14", "37", "hello", "192.168.1.1"):
+        anonymizer.transform(value, "email")  # a valid policy never fails mid-file

@@ -158,7 +158,7 @@ def generalize(value: str, entity: str | None, params: Mapping[str, Any]) -> str
             ip = ipaddress.ip_address(text)
         except ValueError:
             return f"<{entity or 'REDACTED'}>"
-        prefix = int(params.get("prefix", 24 if ip.version == 4 else 48))
+        prefix = min(int(params.get("prefix", 24 if ip.version == 4 else 48)), ip.max_prefixlen)
         return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
     parsed = parse_date(text)
     if parsed is not None:

@@ -23,7 +23,7 @@ everything else is left as it is, so joins on personal columns keep working.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,7 @@ class AnonymizePolicy:
         default = _spec(data.get("default", "hash"), "default")
         entities = {str(k).upper(): _spec(v, f"entities.{k}")
                     for k, v in _mapping(data.get("entities"), "entities").items()}
+        _known_entities(entities, "entities")
         columns = {str(k): _spec(v, f"columns.{k}")
                    for k, v in _mapping(data.get("columns"), "columns").items()}
         detect = _mapping(data.get("detect"), "detect")
@@ -79,9 +80,20 @@ class AnonymizePolicy:
         langs = detect.get("languages", ["en", "ru"])
         if not isinstance(langs, list):
             raise PolicyError("detect.languages must be a list such as [en, ru]")
+        if ents is not None:
+            _known_entities([e.upper() for e in ents], "detect.entities")
         return cls(default, entities, columns,
                    tuple(e.upper() for e in ents) if ents is not None else None,
                    min_score, tuple(str(x) for x in langs))
+
+
+def _known_entities(names: Iterable[str], where: str) -> None:
+    from dozor.detect.pii import ENTITIES
+
+    for name in names:
+        if name not in ENTITIES:
+            raise PolicyError(f"{where}: unknown entity type {name!r}; known: "
+                              f"{', '.join(ENTITIES)}")
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -99,11 +111,39 @@ def _spec(value: Any, where: str) -> OperatorSpec:
         name, params = value["op"], {k: v for k, v in value.items() if k != "op"}
     else:
         raise PolicyError(f"{where}: give an operator name or {{op: NAME, ...}}")
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise PolicyError(f"{where}: parameters must be a mapping of names to values")
     name = name.strip().lower().replace("generalise", "generalize")
     if name not in OPERATORS:
         raise PolicyError(f"{where}: unknown operator {name!r}; choose one of "
                           f"{', '.join(OPERATORS)}")
+    for key, value in params.items():
+        check = _PARAMS.get(key)
+        if check is None:
+            raise PolicyError(f"{where}: unknown parameter {key!r}; use "
+                              f"{', '.join(sorted(_PARAMS))}")
+        if not check[0](value):
+            raise PolicyError(f"{where}: {key} must be {check[1]}")
     return OperatorSpec(name, params)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_PARAMS: dict[str, tuple[Any, str]] = {
+    "keep": (lambda v: _is_int(v) and 0 <= v <= 64, "a whole number from 0 to 64"),
+    "char": (lambda v: isinstance(v, str) and len(v) == 1, "one character"),
+    "text": (lambda v: isinstance(v, str) and len(v) <= 200, "a short text"),
+    "step": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1e12,
+             "a positive number"),
+    "to": (lambda v: v in ("year", "month"), "year or month"),
+    "prefix": (lambda v: _is_int(v) and 0 <= v <= 128, "a prefix length such as 24"),
+    "zip": (lambda v: isinstance(v, bool), "true or false"),
+    "length": (lambda v: _is_int(v) and 12 <= v <= 64, "a whole number from 12 to 64"),
+    "entity": (lambda v: isinstance(v, str) and v.isidentifier(), "an entity name"),
+}
+"""Operator parameters, checked when the policy is read rather than mid-file."""
 
 
 def load_policy(path: str | os.PathLike[str] | None) -> AnonymizePolicy:
