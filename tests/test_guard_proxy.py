@@ -381,6 +381,16 @@ def test_stream_is_cut_when_the_canary_leaks(upstream: ServerThread, received: l
     assert "(ref" not in text
 
 
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+def test_stream_ended_early_by_the_upstream_still_sends_held_text(upstream: ServerThread,
+                                                                 client: str) -> None:
+    with Proxy(upstream.url, upstream_client=client) as proxy:
+        resp = proxy.chat("STUB-CUT " + "word " * 20, stream=True)
+    text, _, done = sse(resp)
+    assert text == "Echo: STUB-CUT " + "word " * 20  # the held-back tail was checked and sent
+    assert done
+
+
 def test_whole_answer_with_canary_is_filtered(proxy: Proxy, received: list) -> None:
     resp = proxy.chat("STUB-LEAK", system="Secret rules here.")
     assert resp.status_code == 200

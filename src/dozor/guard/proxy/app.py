@@ -683,29 +683,35 @@ async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
                            "request_id": turn.request_id}}
         return encode(_dumps(chunk).decode())
 
+    async def finish_open() -> AsyncIterator[bytes]:
+        """Close every choice's stream still open (sending what it held), then [DONE]."""
+        nonlocal guard_s, emitted_chars
+        for index in list(streams):
+            if index in closed:
+                continue
+            t = time.perf_counter()
+            text, blocked = apply(streams[index].close())
+            guard_s += time.perf_counter() - t
+            closed.add(index)
+            if blocked:
+                metrics.stream_cut.inc()
+                yield cut_chunk(index, text)
+                break
+            if text:
+                emitted_chars += len(text)
+                yield encode(_dumps({**template, "choices": [
+                    {"index": index, "delta": {"content": text},
+                     "finish_reason": None}]}).decode())
+        yield b"data: [DONE]\n\n"
+
     try:
         async for event in read_events(upstream.lines()):
             if event.data is None:
                 yield event.raw.encode()
                 continue
             if event.data.strip() == "[DONE]":
-                for index in list(streams):
-                    if index in closed:
-                        continue
-                    t = time.perf_counter()
-                    text, blocked = apply(streams[index].close())
-                    guard_s += time.perf_counter() - t
-                    closed.add(index)
-                    if blocked:
-                        metrics.stream_cut.inc()
-                        yield cut_chunk(index, text)
-                        break
-                    if text:
-                        emitted_chars += len(text)
-                        yield encode(_dumps({**template, "choices": [
-                            {"index": index, "delta": {"content": text},
-                             "finish_reason": None}]}).decode())
-                yield b"data: [DONE]\n\n"
+                async for data in finish_open():
+                    yield data
                 break
             try:
                 chunk = _loads(event.data)
@@ -763,6 +769,9 @@ async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
                 break
             if keep or usage or not choices:
                 yield encode(_dumps(chunk).decode())
+        else:  # the upstream ended without [DONE]: check and send what is held, then end
+            async for data in finish_open():
+                yield data
     except SseTooLarge as exc:
         turn.decision = "upstream_error"
         yield encode(_dumps(errors.error_body(502, str(exc), "upstream_error",

@@ -5,7 +5,8 @@ a fixed delay, as one JSON answer or as a stream of SSE chunks, and it keeps the
 request bodies it received so a test can check what reached "the model" (for example
 that anonymised personal data never did). A few words in the user message select
 misbehaviour: ``STUB-LEAK`` repeats the system prompt (a leak the proxy must stop),
-``UPSTREAM-500`` answers with an error, ``UPSTREAM-SLOW`` waits 30 s.
+``UPSTREAM-500`` answers with an error, ``UPSTREAM-SLOW`` waits 30 s, ``STUB-CUT``
+ends a stream without ``finish_reason`` or ``[DONE]``.
 
 The tests and the latency benchmark both use it::
 
@@ -108,6 +109,8 @@ def make_stub(*, delay: float = 0.0, chunk_chars: int = 8, chunk_delay: float = 
                                                "delta": {"content": reply[i:i + chunk_chars]},
                                                "finish_reason": None}]}
                 yield b"data: " + _dumps(piece) + b"\n\n"
+            if "STUB-CUT" in user:
+                return  # the connection ends mid-answer: no finish_reason, no [DONE]
             last = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             yield b"data: " + _dumps(last) + b"\n\n"
             yield b"data: [DONE]\n\n"
