@@ -376,3 +376,12 @@ def test_fuzz_policy_parses_or_says_why(data: dict[str, object]) -> None:
     anonymizer = Anonymizer(policy, KEY)
     for value in ("john.smith@gmail.com", "1985-03-14", "37", "hello", "192.168.1.1"):
         anonymizer.transform(value, "email")  # a valid policy never fails mid-file
+
+
+def test_cli_random_bytes_give_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "rand.parquet"
+    bad.write_bytes(b"PAR1" + bytes(range(256)) * 20)
+    r = CliRunner().invoke(app, ["anonymize", str(bad), str(tmp_path / "o.parquet"), "-k",
+                                 str(tmp_path / "k"), "--create-key"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert not (tmp_path / "o.parquet").exists()

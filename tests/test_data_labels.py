@@ -279,3 +279,21 @@ def test_boosting_model_option() -> None:
     assert len(found & set(range(20))) >= 15
     with pytest.raises(ValueError, match="unknown model"):
         out_of_fold_probabilities(x, noisy, model="forest")
+
+
+def test_rounded_numeric_near_duplicates_and_parquet_input(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dozor.data.labels.duplicates import rounded_conflicts
+
+    x, y = tabular(n=300, seed=9)
+    x2 = np.vstack([x, x[5] * (1 + 1e-6)])  # the same point, up to float noise
+    y2 = np.append(y, 1 - y[5])
+    groups = rounded_conflicts(x2, y2.tolist())
+    assert [set(g.rows) for g in groups] == [{5, 300}]
+    table = pa.table({**{f"f{i}": x2[:, i] for i in range(6)}, "label": y2.astype(str)})
+    pq.write_table(table, tmp_path / "t.parquet")
+    findings = check_file(tmp_path / "t.parquet", "label").findings
+    near = [f for f in findings if f.rule_id == "DZ-DAT-002"]
+    assert near and "rows 5, 300" in near[0].evidence
