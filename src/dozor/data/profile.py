@@ -120,10 +120,10 @@ def redact_value(value: str, entity: str = "") -> str:
     keep = {alnum[0]} if alnum else set()
     if len(alnum) >= 8:
         keep.update(alnum[-2:])
-    if "@" in value:  # an email: keep the domain's top level only
+    if "@" in value:  # an email: the local part's first letter (if long) and the top level
         at = value.index("@")
         dot = value.rfind(".")
-        keep = {i for i in alnum if i == alnum[0] or i > dot > at}
+        keep = {i for i in alnum if (i == alnum[0] and at > 3) or i > dot > at}
     return "".join(ch if (i in keep or not ch.isalnum()) else "*" for i, ch in enumerate(value))
 
 
