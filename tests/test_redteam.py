@@ -444,3 +444,30 @@ def test_detectors_never_raise_on_any_answer(text: str) -> None:
 
 def test_payload_marker_never_created() -> None:
     assert not os.path.exists(MARKER_FILE)
+
+
+def test_http_target_reads_tool_calls_and_content_filter_is_blocked() -> None:
+    calls = [{"function": {"name": "run_sql", "arguments": {"query": "DROP TABLE t"}}}]
+    stub = _Stub(lambda n, body: (200, {"out": {"text": "", "calls": calls}}))
+    try:
+        target = HTTPJSONTarget(stub.url, template='{"m": "{{messages}}"}',
+                                response_path="out.text", tool_calls_path="out.calls")
+        r = _one(target, [{"role": "user", "content": "x"}])
+        assert r.tool_calls[0].name == "run_sql" and r.tool_calls[0].args()["query"]
+    finally:
+        stub.close()
+    filtered = json.dumps({"choices": [{"finish_reason": "content_filter",
+                                        "message": {"content": "DZ-PWNED-00000000"}}]})
+    assert parse_response(200, filtered.encode(), None, 0.0).blocked
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c,
+                                                                        max_size=4),
+                    max_leaves=20), st.text(max_size=30))
+def test_template_render_and_response_path_never_raise(data: Any, path: str) -> None:
+    from dozor.redteam.targets.http import get_path, render
+
+    get_path(data, path)
+    render(data, {"prompt": "p", "messages": [{"role": "user", "content": "x"}]})
