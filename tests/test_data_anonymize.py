@@ -385,3 +385,16 @@ def test_cli_random_bytes_give_one_line(tmp_path: Path) -> None:
                                  str(tmp_path / "k"), "--create-key"])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_nested_parquet_values_are_scanned(tmp_path: Path) -> None:
+    src = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({
+        "contacts": [["john.smith@gmail.com", "x"], None, ["nobody"]],
+        "meta": [{"ip": "192.168.10.77"}, {"ip": "none"}, None]}), src)
+    result = anonymize_file(src, tmp_path / "out.parquet", key=KEY)
+    assert result.verified
+    out = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert "john.smith@gmail.com" not in json.dumps(out)
+    assert "192.168.10.77" not in json.dumps(out)
+    assert json.loads(out[0]["contacts"])[1] == "x"

@@ -235,6 +235,13 @@ class Anonymizer:
         if pa.types.is_dictionary(kind):
             col = col.dictionary_decode()
             kind = col.type
+        if pa.types.is_nested(kind):
+            # lists, structs and maps are scanned, and written, as JSON text: replacing a
+            # value deep inside would need a rebuilt nested type per chunk
+            col = pa.array([None if v is None else json.dumps(v, ensure_ascii=False,
+                                                               default=str)
+                            for v in col.to_pylist()], type=pa.string())
+            kind = col.type
         scannable = pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
             pa.types.is_integer(kind)
         if forced is None and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)) \
