@@ -471,3 +471,17 @@ def test_template_render_and_response_path_never_raise(data: Any, path: str) -> 
 
     get_path(data, path)
     render(data, {"prompt": "p", "messages": [{"role": "user", "content": "x"}]})
+
+
+def test_stored_transcripts_and_evidence_hold_no_personal_data_or_keys() -> None:
+    key = "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3k"
+
+    def leaky(messages: list[dict[str, Any]]) -> str:
+        return f"Sure: jane.miller@mail.example, +1 415 555 0134, token {key}"
+
+    results, _ = run_sync(CallableTarget(leaky), plan(select("leakage.pii.en.0")))
+    r = results[0]
+    assert r.success
+    text = json.dumps(r.to_dict())
+    assert "jane.miller@mail.example" not in text and key not in text
+    assert "[EMAIL]" in text

@@ -74,6 +74,9 @@ class RunConfig:
     run_id: str = ""
     plant: bool = True
     """Plant a system prompt with a canary (off for apps that reject system messages)."""
+    redact: bool = True
+    """Mask credentials and personal data in stored answers and evidence (reports and the
+    store never hold them in clear); the planted canary is ours and stays visible."""
 
 
 @dataclass
@@ -298,6 +301,11 @@ class Harness:
         if self.judge is not None and replies and not replies[-1].blocked:
             verdicts.append(await self.judge.ajudge(ctx))
         errors = [r.error for r in replies if r.error]
+        if self.config.redact:
+            transcript = [(role, redact_text(content[:4000]) if role != "user" else content)
+                          for role, content in transcript]
+            verdicts = [Verdict(v.detector, v.hit, v.score, redact_text(v.evidence))
+                        for v in verdicts]
         return Result(
             attempt_id=attempt.id, probe_id=probe.id, family=probe.family, owasp=probe.owasp,
             atlas=probe.atlas, language=probe.language, converter=attempt.converter,
@@ -316,6 +324,40 @@ class Harness:
             return detector.judge(ctx)
         except Exception as exc:  # a detector bug must not lose the run
             return Verdict(name, False, 0.0, f"detector failed: {exc.__class__.__name__}")
+
+
+_PERSONAL = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "RU_PASSPORT", "RU_INN", "RU_SNILS",
+             "US_SSN")
+
+
+def redact_text(text: str) -> str:
+    """Credentials (dozor.detect.secrets) and personal data (dozor.detect.pii) masked."""
+    if not text:
+        return text
+    spans: list[tuple[int, int, str]] = []
+    try:
+        from dozor.detect.secrets import find_secrets
+
+        spans += [(m.start, m.end, f"[secret {m.kind}: {m.redacted}]")
+                  for m in find_secrets(text)]
+    except Exception:  # a shared detector must never stop a run
+        pass
+    try:
+        from dozor.detect.pii import find_pii
+
+        spans += [(m.start, m.end, f"[{m.entity}]")
+                  for m in find_pii(text, entities=_PERSONAL, min_score=0.6)]
+    except Exception:
+        pass
+    out, last = [], 0
+    for start, end, label in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(label)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def run_sync(target: Target, attempts: Sequence[Attempt], **kwargs: Any) -> tuple[
