@@ -219,7 +219,7 @@ def render_html_page(results: Sequence[Result], report: Report, summary: Summary
     pct = lambda rate: round(100 * rate.rate, 1)  # noqa: E731
     sections = [
         Section("Attack-success rate by OWASP LLM category", '<div id="chart-owasp">'
-                + bar_chart_svg(list(summary.by_owasp), [pct(v) for v in
+                + bar_chart_svg([_short(k) for k in summary.by_owasp], [pct(v) for v in
                                 summary.by_owasp.values()],
                                 title="attack-success rate by OWASP category", max_value=100)
                 + "</div>"),
@@ -237,6 +237,12 @@ def render_html_page(results: Sequence[Result], report: Report, summary: Summary
            "blocked by a guard": str(summary.blocked), "errors": str(summary.errors),
            "target": str(meta.get("target", ""))}
     return render_html(report, title="dozor red-team report", summary=top, sections=sections)
+
+
+def _short(owasp_label: str) -> str:
+    """``LLM02:2025 Sensitive Information Disclosure`` -> ``LLM02 Sensitive Info Disclosure``
+    (chart labels have about 36 characters of room)."""
+    return owasp_label.replace(":2025", "").replace("Information", "Info")
 
 
 def _rate_table(summary: Summary) -> str:
