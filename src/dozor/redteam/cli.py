@@ -250,6 +250,7 @@ def _run(target, judge, chosen, chains, fmt: Format, output: Path | None,  # typ
     async def go() -> None:
         try:
             if show:
+                from rich.console import Console
                 from rich.progress import (
                     BarColumn,
                     MofNCompleteColumn,
@@ -260,7 +261,7 @@ def _run(target, judge, chosen, chains, fmt: Format, output: Path | None,  # typ
 
                 with Progress(TextColumn("attacking"), BarColumn(), MofNCompleteColumn(),
                               TextColumn("{task.fields[asr]}"), TimeElapsedColumn(),
-                              transient=True) as bar:
+                              transient=True, console=Console(stderr=True)) as bar:
                     task = bar.add_task("rt", total=len(attempts), asr="")
                     wins = [0, 0]
 
