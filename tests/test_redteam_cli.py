@@ -71,3 +71,20 @@ def test_html_report_shows_the_category_chart_in_chromium(tmp_path: Path) -> Non
     assert labels == {"LLM01 Prompt Injection", "LLM02 Sensitive Info Disclosure",
                       "LLM06 Excessive Agency"}  # one bar per category
     assert "Worst transcripts" in dom and "attack-success rate" in dom
+
+
+def test_judge_model_is_asked_through_an_openai_target(tmp_path: Path) -> None:
+    from dozor.redteam.demo.server import DemoServer
+
+    def judge(messages, tools=None):  # type: ignore[no-untyped-def]
+        return {"role": "assistant", "content": "YES" if "DZ-PWNED" in
+                messages[-1]["content"] else "NO"}
+
+    out = tmp_path / "rt.json"
+    with DemoServer(respond=judge) as server:
+        res = _run("-t", DEMO, "-p", "injection.direct.en.0", "--judge", server.url,
+                   "-f", "json", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    verdicts = json.loads(out.read_text())["results"][0]["verdicts"]
+    assert {"detector": "judge", "hit": True} .items() <= next(
+        v for v in verdicts if v["detector"] == "judge").items()
