@@ -57,6 +57,18 @@ def _progress(label: str, total: int | None, enabled: bool) -> Iterator[Callable
         yield lambda n: bar.advance(task, n)
 
 
+@contextlib.contextmanager
+def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A rich spinner on stderr naming the running step; silent when not a terminal."""
+    if not enabled:
+        yield lambda name: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("checking") as status:
+        yield lambda name: status.update(f"checking: {name}")
+
+
 def _need_data_extra() -> None:
     for module in ("pyarrow", "numpy"):
         require(module, "data")
@@ -379,8 +391,9 @@ def check(
     if output is not None and not output.parent.is_dir():
         raise fail(f"--output: folder {output.parent} does not exist")
     try:
-        report = check_file(data, label, text=text, against=against, max_rows=max_rows,
-                            folds=folds, model=model.value)
+        with _stages(sys.stderr.isatty()) as stage:
+            report = check_file(data, label, text=text, against=against, max_rows=max_rows,
+                                folds=folds, model=model.value, stage=stage)
     except DataError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:

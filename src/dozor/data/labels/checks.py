@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dozor.findings import Finding, Location, Report, Severity
+from dozor.findings import Finding, Location, Report, ScannedFile, Severity
 
 EXACT_CONFLICT = "DZ-DAT-001"
 NEAR_CONFLICT = "DZ-DAT-002"
@@ -281,8 +281,13 @@ def model_features(data: LabelledData) -> Any:
 def check_labels(data: LabelledData, *, against: LabelledData | None = None,
                  folds: int = 5, model: Any = None, probabilities: np.ndarray | None = None,
                  outliers: bool = True, triggers: bool = True,
-                 label_errors: bool = True) -> list[Finding]:
-    """Run every check on `data` (and the balance check against `against`)."""
+                 label_errors: bool = True,
+                 stage: Callable[[str], None] | None = None) -> list[Finding]:
+    """Run every check on `data` (and the balance check against `against`).
+
+    `stage` is told the name of each step as it starts (for a progress display).
+    """
+    say = stage or (lambda _name: None)
     from dozor.data.labels.balance import balance_shift
     from dozor.data.labels.confident import find_label_issues, out_of_fold_probabilities
     from dozor.data.labels.duplicates import exact_conflicts, rounded_conflicts, text_conflicts
@@ -301,6 +306,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     names = data.names
 
     # duplicates with conflicting labels
+    say("duplicates")
     label_list = [names[c] for c in labels.tolist()]
     exact = exact_conflicts(data.feature_rows(), label_list)
     exact_rows = {frozenset(g.rows) for g in exact}
@@ -335,6 +341,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
             "Deduplicate near copies and relabel the conflicts.", confidence=0.7))
 
     # label errors by confident learning
+    say("label errors (cross-validation)")
     counts = np.bincount(labels, minlength=len(names))
     if label_errors and len(names) >= 2 and counts.min() >= 2 and n >= 20:
         probs = probabilities
@@ -367,6 +374,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
             "Cross-validation needs at least two examples of every class.", (), 1.0))
 
     # outliers
+    say("outliers")
     if outliers and data.numeric is not None and data.images is None:
         out = robust_z_outliers(data.numeric)
         if out:
@@ -379,6 +387,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
                 confidence=0.6, rows=[o.row for o in out]))
 
     # backdoor-trigger hints
+    say("trigger hints")
     if triggers:
         hints = []
         if data.texts is not None:
@@ -405,6 +414,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
                 purity=round(h.purity, 4), p_value=f"{h.p_value:.2e}"))
 
     # class balance against an earlier version
+    say("class balance")
     if against is not None:
         old = [against.names[c] for c in against.labels]
         new = [names[c] for c in labels]
@@ -427,14 +437,23 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
 
 def check_file(path: str | os.PathLike[str], label: str | None, *, text: str | None = None,
                against: str | os.PathLike[str] | None = None, max_rows: int = MAX_ROWS,
-               folds: int = 5, model: str = "linear") -> Report:
+               folds: int = 5, model: str = "linear",
+               stage: Callable[[str], None] | None = None) -> Report:
     """Load and check `path` (and `against`); one `Report`."""
     from dozor import __version__
 
     started = time.time()
+    if stage is not None:
+        stage("reading")
     data = load_labelled(path, label, text=text, max_rows=max_rows)
     old = load_labelled(against, label, text=text, max_rows=max_rows) if against else None
     report = Report(version=__version__, started=started)
-    report.findings.extend(check_labels(data, against=old, folds=folds, model=model))
+    report.findings.extend(check_labels(data, against=old, folds=folds, model=model,
+                                        stage=stage))
     report.seconds = time.time() - started
+    for item in (path, against):
+        if item is not None:
+            p = Path(item)
+            report.files.append(ScannedFile(str(p), p.stat().st_size if p.is_file() else 0,
+                                            ("labelled-data",), report.seconds))
     return report
