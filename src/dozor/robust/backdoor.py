@@ -13,9 +13,13 @@ clean class. dozor asks the data instead: a poisoned row is an image (or record)
 another class with a trigger, so in input space its nearest neighbours mostly carry
 *other* labels, while rows of a genuine sub-style of the class are surrounded by their
 own label. A cluster is flagged when its rows' neighbour-label agreement is below 0.5
-and at least 0.25 below the other cluster's. This is the exclusionary-reclassification
-idea of Chen et al. without retraining the model: a k-nearest-neighbour vote in input
-space stands in for "a model trained without this cluster".
+and at least 0.25 below the other cluster's, it has at least 5 rows, and the model
+predicts the class for at least 80% of them (a backdoor is learned; ambiguous natural
+rows of a weak model are mostly predicted as their look-alike). The suspected rows are
+the cluster plus the class's rows whose own neighbours mostly carry another label.
+This is the exclusionary-reclassification idea of Chen et al. without retraining the
+model: a k-nearest-neighbour vote in input space stands in for "a model trained
+without this cluster".
 
 Give `features=` (for example activations of an early layer) when raw inputs are not a
 meaningful space for neighbours (large natural images).
@@ -33,6 +37,8 @@ from dozor.robust.models import TorchClassifier
 
 MAX_AGREEMENT = 0.5
 MIN_GAP = 0.25
+MIN_ROWS = 5
+MIN_LEARNED = 0.8
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ def scan_backdoor(model: TorchClassifier, x: np.ndarray, y: np.ndarray, *,
     nn = NearestNeighbors(n_neighbors=k + 1).fit(space)
     _, idx = nn.kneighbors(space)
     agree_row = (y[idx[:, 1:]] == y[:, None]).mean(axis=1)
+    learned = model.predict_proba(x).argmax(axis=1) == y
 
     scans, suspects, flagged_rows = [], [], []
     for c in np.unique(y):
@@ -120,11 +127,17 @@ def scan_backdoor(model: TorchClassifier, x: np.ndarray, y: np.ndarray, *,
                       for j in (0, 1))
         low = int(np.argmin(agree))
         flagged = None
+        members = rows[labels == low]
+        # poison is learned: the model gives the target label to rows that look like
+        # other classes; hard natural rows of a weak model mostly keep their look-alike
         if (agree[low] < MAX_AGREEMENT and agree[1 - low] - agree[low] >= MIN_GAP
-                and sizes[low] >= 3):
+                and sizes[low] >= max(MIN_ROWS, 0.02 * len(rows))
+                and learned[members].mean() >= MIN_LEARNED):
             flagged = low
             suspects.append(int(c))
-            flagged_rows.append(rows[labels == low])
+            # rows of the class that look like another class join the cluster: at high
+            # poison rates 2-means can leave some poison in the larger cluster
+            flagged_rows.append(np.union1d(members, rows[agree_row[rows] < MAX_AGREEMENT]))
         scans.append(ClassScan(int(c), len(rows), sizes, (agree[0], agree[1]), flagged))
         if on_class is not None:
             on_class(int(c))

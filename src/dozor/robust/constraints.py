@@ -57,7 +57,7 @@ class Constraints:
             whole = np.all(np.isclose(x, np.round(x)), axis=0)
             ints = tuple(int(i) for i in np.nonzero(whole)[0] if int(i) not in in_group)
         else:
-            ints = tuple(integer)
+            ints = tuple(int(i) for i in integer)
         scale = np.where(hi > lo, hi - lo, 1.0) if relative else None
         return cls(lo, hi, ints, tuple(tuple(g) for g in categorical), tuple(immutable), scale)
 

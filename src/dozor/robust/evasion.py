@@ -283,10 +283,12 @@ def evaluate(model: Classifier, x: np.ndarray, y: np.ndarray, *, attack: str = "
             t0 = time.perf_counter()
             used = 0
             if attack == "pgd":
+                assert isinstance(model, TorchClassifier)
                 xa = pgd(model, x, y, eps=e, norm=norm, steps=steps, step_size=step_size,
                          random_start=random_start, constraints=constraints, seed=seed)
             elif attack == "fgsm":
-                xa = fgsm(model, x, y, eps=e, norm=norm, constraints=constraints)  # type: ignore[arg-type]
+                assert isinstance(model, TorchClassifier)
+                xa = fgsm(model, x, y, eps=e, norm=norm, constraints=constraints)
             else:
                 xa, used = square(model, x, y, eps=e, norm=norm, queries=queries,
                                   constraints=constraints, seed=seed)

@@ -141,6 +141,14 @@ class SklearnClassifier:
         return np.array([lookup.get(v, -1) for v in np.asarray(y).tolist()], dtype=np.int64)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        import warnings
+
+        with warnings.catch_warnings():
+            # fitted on a DataFrame, attacked with arrays of the same columns in order
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return self._proba(np.asarray(x).reshape(len(x), -1))
+
+    def _proba(self, x: np.ndarray) -> np.ndarray:
         est = self.estimator
         if hasattr(est, "predict_proba"):
             try:
