@@ -301,3 +301,13 @@ def test_emoji_keycaps_and_ideographic_variants_are_left_alone(guard: Guard) -> 
     text = "Press 1\ufe0f\u20e3 then 葛\U000e0100 and send ❤\ufe0f 👨\u200d👩\u200d👧"
     for r in (guard.check_input(text), guard.check_output(text)):
         assert r.decision is Decision.ALLOW and r.text == text
+
+
+def test_banned_words_hidden_by_unicode_are_found() -> None:
+    g = Guard.from_policy({"input": {"banned": {"action": "redact", "words": ["tempest"]}}})
+    plain = g.check_input("the tempest is near, ｆｕｌｌｗｉｄｔｈ text")
+    assert plain.decision is Decision.REDACT
+    assert plain.text.startswith("the [BANNED REDACTED] is near")
+    hidden = g.check_input("the tem\u200bpest is near")  # cannot be cut out: blocked
+    assert hidden.decision is Decision.BLOCK
+    assert "DZ-GRD-020" in {f.rule_id for f in hidden.findings}

@@ -1,8 +1,8 @@
 """Banned words, topics and patterns that the policy lists.
 
-Words and topic phrases are matched whole-word and case-insensitively on the normalised
-text (so zero-width characters and look-alike letters do not hide them). A topic is a
-named list of phrases in any language.
+Words and topic phrases are matched whole-word and case-insensitively on the text and on
+its normalised form (so zero-width characters and look-alike letters do not hide them).
+A topic is a named list of phrases in any language.
 
 Regular expressions from a policy are hostile to the guard's latency if they can
 backtrack catastrophically, and Python's `re` has no time limit. So patterns are
@@ -153,8 +153,17 @@ class Banned(Scanner):
         return hits
 
     def scan(self, item: ScanInput) -> list[Hit]:
-        hits = self.match(item.view)
+        hits = self.match(item.text)
         if item.view is item.text or item.view == item.text:
             return hits
-        # offsets refer to the normalised view: keep the findings, drop the spans
-        return [Hit(h.rule_id, h.score, h.evidence, details=h.details) for h in hits]
+        # what only the normalised view shows (a word hidden by zero-width characters or
+        # look-alike letters) has no place in the text: a finding without a span
+        seen: dict[str, int] = {}
+        for h in hits:
+            seen[h.evidence] = seen.get(h.evidence, 0) + 1
+        for h in self.match(item.view):
+            if seen.get(h.evidence, 0) > 0:
+                seen[h.evidence] -= 1
+                continue
+            hits.append(Hit(h.rule_id, h.score, h.evidence, details=h.details))
+        return hits
