@@ -398,3 +398,15 @@ def test_nested_parquet_values_are_scanned(tmp_path: Path) -> None:
     assert "john.smith@gmail.com" not in json.dumps(out)
     assert "192.168.10.77" not in json.dumps(out)
     assert json.loads(out[0]["contacts"])[1] == "x"
+
+
+def test_integer_column_that_gets_pseudonyms_late_is_emptied_not_leaked(tmp_path: Path) -> None:
+    src = tmp_path / "late.parquet"
+    pq.write_table(pa.table({"ref": pa.array([1, 2, 7707083893], pa.int64())}), src)
+    result = anonymize_file(src, tmp_path / "out.parquet", key=KEY, rows_per_batch=1)
+    assert result.verified
+    (col,) = result.columns
+    assert col.nulled == 1
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.schema.field("ref").type == pa.int64()
+    assert out.column("ref").to_pylist() == [1, 2, None]
