@@ -71,6 +71,7 @@ def test_hidden_html_text_reaches_the_scanners(tmp_path: Path) -> None:
     policy.write_text("input:\n  banned: {words: [tempest]}\n", encoding="utf-8")
     r = runner.invoke(app, ["guard", "check", "--policy", str(policy), "--file", str(page)])
     assert r.exit_code == 1, r.output
+    assert "hidden text in the document" in r.output
     clean = tmp_path / "clean.html"
     clean.write_text("<html><body><p>Quarterly results are fine.</p></body></html>",
                      encoding="utf-8")

@@ -33,7 +33,7 @@ class CheckFormat(StrEnum):
     json = "json"
 
 
-def read_document(path: Path) -> str:
+def read_document(path: Path, notes: list[str] | None = None) -> str:
     """The text of a file to check, as a model would read it.
 
     Documents (.docx, .pdf, .html, .md, .txt) go through `dozor.detect.documents` when
@@ -56,6 +56,10 @@ def read_document(path: Path) -> str:
             raise fail(f"{path}: {exc}") from None
         text = getattr(doc, "text", None)
         if isinstance(text, str):
+            if notes is not None:
+                for h in getattr(doc, "hidden", ())[:20]:
+                    notes.append(f"hidden text in the document ({h.reason}, {h.where}): "
+                                 f"{len(h.text)} characters, checked with the rest")
             return text
     if suffix in DOCUMENT_SUFFIXES:
         raise fail(f"{path}: reading {suffix} documents needs dozor.detect.documents, which "
@@ -124,8 +128,9 @@ def check(
         raise typer.Exit(EXIT_CLEAN)
     if (text is None) == (file is None):
         raise fail("give the text to check or --file FILE (one of them)")
+    notes: list[str] = []
     if file is not None:
-        content = read_document(file)
+        content = read_document(file, notes)
     elif text == "-":
         data = sys.stdin.buffer.read(MAX_INPUT + 1)
         if len(data) > MAX_INPUT:
@@ -145,15 +150,17 @@ def check(
         else guard.check_input(content, conversation=conv)
     if fmt is CheckFormat.json:
         data = result.to_dict()
+        if notes:
+            data["notes"] = notes
         if show_text:
             data["text"] = result.text
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        _console(result, show_text)
+        _console(result, show_text, notes)
     raise typer.Exit(EXIT_FINDINGS if result.blocked else EXIT_CLEAN)
 
 
-def _console(result: object, show_text: bool) -> None:
+def _console(result: object, show_text: bool, notes: list[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
 
@@ -164,6 +171,8 @@ def _console(result: object, show_text: bool) -> None:
     colour = {"allow": "green", "redact": "yellow", "block": "red"}[str(result.decision)]
     console.print(f"[bold {colour}]{str(result.decision).upper()}[/] "
                   f"({result.seconds * 1000:.1f} ms)")
+    for note in notes:
+        console.print(f"  note: {escape(note)}")
     for reason in result.reasons:
         console.print(f"  - {escape(reason)}")
     for f in result.findings:
