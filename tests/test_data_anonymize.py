@@ -410,3 +410,13 @@ def test_integer_column_that_gets_pseudonyms_late_is_emptied_not_leaked(tmp_path
     out = pq.read_table(tmp_path / "out.parquet")
     assert out.schema.field("ref").type == pa.int64()
     assert out.column("ref").to_pylist() == [1, 2, None]
+
+
+def test_policy_entity_makes_two_tables_agree(tmp_path: Path) -> None:
+    a = write_csv(tmp_path / "a.csv", [{"phone": "+7 912 345-67-89"}])
+    b = write_csv(tmp_path / "b.csv", [{"ref": "+7 912 345-67-89"}])
+    anonymize_file(a, tmp_path / "a.out.csv", key=KEY)
+    anonymize_file(b, tmp_path / "b.out.csv", key=KEY, policy=AnonymizePolicy.from_dict(
+        {"columns": {"ref": {"op": "hash", "entity": "PHONE"}}}))
+    left = read_csv(tmp_path / "a.out.csv")[0]["phone"]
+    assert left.startswith("PHONE_") and read_csv(tmp_path / "b.out.csv")[0]["ref"] == left

@@ -181,7 +181,8 @@ class Anonymizer:
         if forced is not None:
             whole = [s for s in spans if s.start <= len(value) - len(value.lstrip())
                      and s.end >= len(value.rstrip())]
-            entity = whole[0].entity if whole else forced.params.get("entity")
+            # the policy's entity wins, so two tables can be made to agree on a prefix
+            entity = forced.params.get("entity") or (whole[0].entity if whole else None)
             out = self.ops.apply(forced, value, entity)
             return self._ensure_gone(out, spans), ((forced.name, entity or ""),)
         if not spans:
