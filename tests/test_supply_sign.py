@@ -207,8 +207,10 @@ def test_sigstore_offline_says_so(tmp_path: pathlib.Path, monkeypatch: pytest.Mo
     model = _model(tmp_path)
     for var in ("HTTPS_PROXY", "https_proxy"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens: fail fast, offline
-    with pytest.raises(SigningError, match="needs the network"):
+    with pytest.raises(SigningError, match="needs the network") as info:
         sign_model(model, sigstore=True, identity_token="not-a-token")
+    assert "sign with --key" in str(info.value)
+    assert not (model / "model.sig").exists()
 
 
 def test_cli_exit_codes(tmp_path: pathlib.Path) -> None:

@@ -278,8 +278,10 @@ def _key_error(exc: Exception, key: pathlib.Path | None, cert: pathlib.Path | No
 
 
 def _sigstore_offline(exc: Exception) -> str:
-    return ("Sigstore signing needs the network (an OIDC identity, Fulcio and Rekor) and "
-            f"could not reach it ({type(exc).__name__}); offline, sign with --key or "
+    detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+    cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return (f"Sigstore signing failed ({cause}); it needs the network (an OIDC identity, "
+            "Fulcio and Rekor) and a valid identity token; offline, sign with --key or "
             "--certificate instead")
 
 
