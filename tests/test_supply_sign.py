@@ -228,6 +228,8 @@ def test_cli_exit_codes(tmp_path: pathlib.Path) -> None:
     assert r.exit_code == 2 and "does not exist" in r.output
     r = runner.invoke(app, ["verify", str(model)])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["verify", str(model), "--key", str(keys.private)])
+    assert r.exit_code == 2 and "is a private key" in r.output
     r = runner.invoke(app, ["verify", str(model), "--key", str(keys.public), "-f", "json"])
     assert r.exit_code == 1 and '"verified": false' in r.output
 

@@ -417,6 +417,10 @@ def expected_manifest(signature: str | os.PathLike[str], trust: Trust) -> tuple[
     except (OSError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise SigningError(f"{exc.filename} does not exist") from None
+        if trust.key and _is_private_key(trust.key):
+            raise SigningError(f"{trust.key} is a private key: verify with the public key "
+                               f"(openssl ec -in {trust.key} -pubout -out signer.pub) and "
+                               "keep the private key with the signer") from None
         raise SigningError(f"cannot read {trust.describe()}: {str(exc).splitlines()[0]}") \
             from None
     except Exception as exc:
@@ -448,6 +452,14 @@ def expected_manifest(signature: str | os.PathLike[str], trust: Trust) -> tuple[
         raise SignatureInvalid(f"signature {sig_path} does not verify with "
                                f"{trust.describe()}: {text}") from None
     return manifest, _signer_name(sig, trust)
+
+
+def _is_private_key(path: pathlib.Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b"PRIVATE KEY-----" in f.read(1 << 16)
+    except OSError:
+        return False
 
 
 def _signer_name(sig: Any, trust: Trust) -> str:
