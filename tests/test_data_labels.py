@@ -297,3 +297,13 @@ def test_rounded_numeric_near_duplicates_and_parquet_input(tmp_path: Path) -> No
     findings = check_file(tmp_path / "t.parquet", "label").findings
     near = [f for f in findings if f.rule_id == "DZ-DAT-002"]
     assert near and "rows 5, 300" in near[0].evidence
+
+
+def test_rows_without_a_label_keep_file_row_numbers(tmp_path: Path) -> None:
+    texts, labels = reviews(400)
+    rows: list[list[object]] = [[t, y] for t, y in zip(texts, labels, strict=True)]
+    rows.insert(0, ["an unlabelled review of the film", ""])
+    rows.append([texts[1], "neg"])  # duplicate of file row 2 with the other label
+    path = write_csv(tmp_path / "gaps.csv", ["review", "label"], rows)
+    exact = [f for f in check_file(path, "label").findings if f.rule_id == "DZ-DAT-001"]
+    assert exact and "rows 2, 401" in exact[0].evidence

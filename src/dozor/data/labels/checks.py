@@ -58,6 +58,8 @@ class LabelledData:
     numeric_names: list[str] = field(default_factory=list)
     categorical: dict[str, list[Any]] = field(default_factory=dict)
     images: np.ndarray | None = None
+    row_ids: np.ndarray | None = None
+    """File row of each example when rows without a label were dropped."""
     truncated: bool = False
     rows_total: int | None = None
 
@@ -127,11 +129,14 @@ def load_labelled(path: str | os.PathLike[str], label: str | None, *,
             from None
     labels_raw = columns.pop(label, [])
     keep = [i for i, v in enumerate(labels_raw) if v is not None and v != ""]
+    row_ids = None
     if len(keep) != len(labels_raw):
         labels_raw = [labels_raw[i] for i in keep]
         columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+        row_ids = np.asarray(keep, dtype=np.int64)
     codes, label_names = _encode(labels_raw)
-    data = LabelledData(str(p), codes, label_names, truncated=truncated, rows_total=total)
+    data = LabelledData(str(p), codes, label_names, row_ids=row_ids, truncated=truncated,
+                        rows_total=total)
     numeric_cols = []
     for name, values in list(columns.items()):
         kind = types.get(name)
@@ -310,12 +315,19 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     label_list = [names[c] for c in labels.tolist()]
     exact = exact_conflicts(data.feature_rows(), label_list)
     exact_rows = {frozenset(g.rows) for g in exact}
+
+    def rows_of(rows: Sequence[int]) -> list[int]:
+        """Positions among labelled examples -> rows of the file."""
+        ids = data.row_ids
+        return [int(r) if ids is None else int(ids[r]) for r in rows]
+
     for g in exact[:MAX_LISTED]:
         found.append(_finding(
             EXACT_CONFLICT, "identical examples carry different labels", Severity.MEDIUM,
-            loc, f"rows {_rows_text(g.rows)}: labels {', '.join(sorted(set(g.labels)))}",
+            loc, f"rows {_rows_text(rows_of(g.rows))}: labels "
+            f"{', '.join(sorted(set(g.labels)))}",
             "Keep one copy with the right label; many such groups point to a labelling "
-            "fault or deliberate poisoning.", confidence=1.0, rows=list(g.rows)))
+            "fault or deliberate poisoning.", confidence=1.0, rows=rows_of(g.rows)))
     if len(exact) > MAX_LISTED:
         found.append(_finding(
             EXACT_CONFLICT, f"{len(exact) - MAX_LISTED} more groups of identical examples "
@@ -330,10 +342,11 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     for g in near[:MAX_LISTED]:
         found.append(_finding(
             NEAR_CONFLICT, "near-identical examples carry different labels", Severity.LOW,
-            loc, f"rows {_rows_text(g.rows)}: labels {', '.join(sorted(set(g.labels)))} "
+            loc, f"rows {_rows_text(rows_of(g.rows))}: labels "
+            f"{', '.join(sorted(set(g.labels)))} "
             f"({g.kind}, similarity {g.similarity:.2f})",
             "Check whether these are the same example; relabel or drop the wrong ones.",
-            confidence=0.7, rows=list(g.rows), match=g.kind))
+            confidence=0.7, rows=rows_of(g.rows), match=g.kind))
     if len(near) > MAX_LISTED:
         found.append(_finding(
             NEAR_CONFLICT, f"{len(near) - MAX_LISTED} more near-duplicate groups with "
@@ -353,7 +366,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
             result = find_label_issues(labels, probs)
             share = len(result.issues) / max(n, 1)
             if len(result.issues):
-                listed = [f"{int(r)} ({names[labels[r]]} -> {names[s]})"
+                listed = [f"{rows_of([r])[0]} ({names[labels[r]]} -> {names[s]})"
                           for r, s in zip(result.issues[:MAX_LISTED],
                                           result.suggested[:MAX_LISTED], strict=True)]
                 found.append(_finding(
@@ -363,7 +376,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
                     + (" ..." if len(result.issues) > MAX_LISTED else ""),
                     "Review these rows first (most likely first); relabel or drop them. A "
                     "sudden rise against an earlier version suggests label flipping.",
-                    confidence=0.7, rows=result.issues.tolist(),
+                    confidence=0.7, rows=rows_of(result.issues.tolist()),
                     suggested=[names[s] for s in result.suggested.tolist()],
                     estimated_noise_rate=round(result.noise_rate, 4)))
     elif label_errors:
@@ -378,13 +391,14 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     if outliers and data.numeric is not None and data.images is None:
         out = robust_z_outliers(data.numeric)
         if out:
-            worst = ", ".join(f"{o.row} ({data.numeric_names[o.feature]}, z={o.score:.0f})"
+            worst = ", ".join(f"{rows_of([o.row])[0]} ({data.numeric_names[o.feature]}, "
+                              f"z={o.score:.0f})"
                               for o in out[:10])
             found.append(_finding(
                 OUTLIERS, f"{len(out)} rows are far outside the rest", Severity.LOW, loc,
                 f"rows (feature, robust z): {worst}",
                 "Check the rows for entry errors or injected points before training.",
-                confidence=0.6, rows=[o.row for o in out]))
+                confidence=0.6, rows=rows_of([o.row for o in out])))
 
     # backdoor-trigger hints
     say("trigger hints")
@@ -406,7 +420,7 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
                 rule, f"possible backdoor trigger: a rare {what} almost always comes with "
                 f"label {h.label!r}", Severity.HIGH, loc,
                 f"{shown}: {h.support} rows, {h.purity:.0%} labelled {h.label!r} (base rate "
-                f"{h.base_rate:.0%}), e.g. rows {_rows_text(h.rows, 5)}",
+                f"{h.base_rate:.0%}), e.g. rows {_rows_text(rows_of(h.rows), 5)}",
                 "Look at these rows: if the pattern has no reason to decide the label, drop "
                 "them (or the pattern) and retrain; test the model with the pattern added "
                 "to examples of other classes.", BACKDOOR, 0.6,
