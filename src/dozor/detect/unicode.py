@@ -102,6 +102,24 @@ _TO_CYRILLIC = {
 """Latin look-alikes folded into Cyrillic when a word is mostly Cyrillic."""
 
 _LATIN, _CYRILLIC, _GREEK, _OTHER = "Latin", "Cyrillic", "Greek", "other"
+_ARMENIAN, _CHEROKEE = "Armenian", "Cherokee"
+
+_TO_LATIN.update({
+    # Armenian, Cherokee and Latin small capitals that pass for Latin letters; folded
+    # only inside mostly-Latin words (an Armenian or Cherokee word is never changed)
+    "օ": "o", "ս": "u", "ց": "g", "հ": "h", "ո": "n", "զ": "q", "ա": "w", "Օ": "O",
+    "Ս": "U", "Տ": "S", "Լ": "L",
+    "Ꭺ": "A", "Ᏼ": "B", "Ꮯ": "C", "Ꭰ": "D", "Ꭼ": "E", "Ꮐ": "G", "Ꮋ": "H", "Ꭻ": "J",
+    "Ꮶ": "K", "Ꮮ": "L", "Ꮇ": "M", "Ꮲ": "P", "Ꮪ": "S", "Ꭲ": "T", "Ꮩ": "V", "Ꮃ": "W",
+    "Ꮓ": "Z",
+})
+_SMALL_CAPITALS = str.maketrans({
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r",
+    "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+})
+"""Latin small capitals, which NFKC leaves alone: read as plain letters, like NFKC
+reads fullwidth and mathematical ones."""
 
 
 def _script(ch: str) -> str:
@@ -115,6 +133,10 @@ def _script(ch: str) -> str:
         return _CYRILLIC
     if 0x1E00 <= cp <= 0x1EFF or cp == 0x261:
         return _LATIN
+    if 0x530 <= cp <= 0x58F:
+        return _ARMENIAN
+    if 0x13A0 <= cp <= 0x13FF or 0xAB70 <= cp <= 0xABBF:
+        return _CHEROKEE
     return _OTHER
 
 
@@ -254,7 +276,7 @@ _REMOVE.update({cp: None for cp in range(TAG_FIRST, TAG_LAST + 1)})
 def _fold_word(word: str) -> str | None:
     """The word with look-alikes folded into its dominant script, or None if it is
     written in one script (or the fold would change nothing)."""
-    counts = {_LATIN: 0, _CYRILLIC: 0, _GREEK: 0}
+    counts = {_LATIN: 0, _CYRILLIC: 0, _GREEK: 0, _ARMENIAN: 0, _CHEROKEE: 0}
     for ch in word:
         s = _script(ch)
         if s in counts:
@@ -273,8 +295,10 @@ def _fold_word(word: str) -> str | None:
             else (_TO_LATIN_GREEK_TO_CYR.get(c, c) if _script(c) == _GREEK else c)
             for c in word
         )
-    else:  # Greek-dominant words: fold stray Latin/Cyrillic look-alikes to Greek
+    elif dominant == _GREEK:  # fold stray Latin/Cyrillic look-alikes to Greek
         folded = "".join(_TO_GREEK.get(c, c) if _script(c) != _GREEK else c for c in word)
+    else:  # an Armenian or Cherokee word with stray letters: left as it is
+        return None
     return folded if folded != word else None
 
 
@@ -364,7 +388,7 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
-_NEEDS_FOLD = re.compile("[\u0370-\u03ff\u0400-\u052f]")
+_NEEDS_FOLD = re.compile("[\u0370-\u03ff\u0400-\u058f\u13a0-\u13ff\uab70-\uabbf]")
 _HAS_LATIN = re.compile("[A-Za-z]")
 """Folding needs Latin and Cyrillic or Greek letters in the same text."""
 
@@ -391,6 +415,8 @@ def _normalize(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
         if _REMOVABLE.search(text):
             text = text.translate(_REMOVE)
+    if _SMALL_CAPS_RUN.search(text):
+        text = text.translate(_SMALL_CAPITALS)
     if _NEEDS_FOLD.search(text) and _HAS_LATIN.search(text):
         text = _fold(text)
     return text
@@ -398,8 +424,12 @@ def _normalize(text: str) -> str:
 
 # --- inspection -------------------------------------------------------------------------
 
+_SMALL_CAPS_RUN = re.compile(
+    "[\u1d00-\u1d22\u0299\u0262\u029c\u026a\u029f\u0274\u0280\u028f\ua731]"
+)
 _STYLED = re.compile(
-    "[\uff21-\uff3a\uff41-\uff5a\u24b6-\u24e9\U0001d400-\U0001d7ff\U0001f130-\U0001f189]{3,}"
+    "[\uff21-\uff3a\uff41-\uff5a\u24b6-\u24e9\U0001d400-\U0001d7ff\U0001f130-\U0001f189"
+    "\u1d00-\u1d22\u0299\u0262\u029c\u026a\u029f\u0274\u0280\u028f\ua731]{3,}"
 )
 """Runs of fullwidth, circled, squared or mathematical letters: NFKC reads them as
 plain ASCII, keyword filters do not."""
@@ -496,7 +526,7 @@ def inspect_unicode(text: str) -> UnicodeReport:
         if len(hits) >= MAX_HITS:
             truncated = True
             break
-        plain = unicodedata.normalize("NFKC", m.group())
+        plain = unicodedata.normalize("NFKC", m.group()).translate(_SMALL_CAPITALS)
         hits.append(UnicodeHit("styled", m.start(), m.end(),
                                f"{len(m.group())} styled letters read as {plain[:200]!r}", plain))
     hits.sort(key=lambda h: h.start)
