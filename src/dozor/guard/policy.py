@@ -181,6 +181,8 @@ def _scanner(direction: str, name: str, conf: Any) -> ScannerSettings:
                                    f"{type(cls.defaults[opt]).__name__}")
         if isinstance(value, list) and not all(isinstance(x, str) for x in value):
             raise GuardPolicyError(f"policy: {key}.{opt} must be a list of strings")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise GuardPolicyError(f"policy: {key}.{opt} must not be negative")
     settings = ScannerSettings(name, direction, enabled, action, float(threshold), conf)
     if enabled:
         try:
