@@ -349,3 +349,16 @@ def test_unseal_survives_odd_signed_statements(tmp_path_factory: pytest.TempPath
     with pytest.raises(SealError):
         unseal(bundle, identity, keys.public, tmp / "out")
     assert not (tmp / "out").exists()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("model/.\\\0ab:~")), max_size=30))
+def test_safe_names_stay_inside(name: str) -> None:
+    from dozor.supply.seal import _safe_name
+
+    rel = _safe_name(name)
+    if rel is not None:
+        stage = pathlib.Path("/stage")
+        target = stage.joinpath(*rel.split("/"))
+        assert os.path.normpath(target).startswith("/stage/")
+        assert ".." not in rel.split("/") and not rel.startswith("/")

@@ -211,3 +211,16 @@ def test_fifo_and_link_in_model_are_refused(tmp_path: pathlib.Path) -> None:
     (folder / "link.pkl").symlink_to(tmp_path / "clean.pkl")
     with pytest.raises(ModelRefused, match="refused"):
         dozor.load(folder, lambda p: None, require_signature=False)
+
+
+def test_load_with_certificate_chain(tmp_path: pathlib.Path) -> None:
+    from tests.test_supply_keys import make_chain
+
+    chain = make_chain(tmp_path)
+    model = _clean(tmp_path)
+    sign_model(model, key=chain.leaf_key, certificate=chain.leaf,
+               chain=[chain.intermediate, chain.root])
+    assert dozor.load(model, _loader([]), chain=[chain.root])["labels"] == ["a", "b"]
+    other = make_chain(tmp_path, "other")
+    with pytest.raises(ModelRefused, match="does not verify"):
+        dozor.load(model, _loader([]), chain=[other.root])
