@@ -187,7 +187,7 @@ def test_code_scanner_when_enabled() -> None:
         ({"input": {"banned": {"patterns": ["(a)\\1"]}}}, "backreferences"),
         ({"input": {"banned": {"patterns": ["(x|xy)*z"]}}}, "alternation"),
         ({"output": {"injection": {}}}, "does not run on output"),
-        ({"input": {"limits": {"max_chars": "many"}}}, "max_chars must be a int"),
+        ({"input": {"limits": {"max_chars": "many"}}}, "max_chars must be a number"),
         ({"input": {"limits": {"max_chars": -1}}}, "must not be negative"),
         ({"surprise": 1}, "unknown key 'surprise'"),
         ("input: [unclosed", "not valid YAML"),

@@ -136,6 +136,10 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_KINDS = {bool: "true or false", int: "a number", float: "a number", str: "a string",
+          list: "a list of strings", dict: "a mapping"}
+
+
 def _same_type(default: Any, value: Any) -> bool:
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
@@ -177,8 +181,8 @@ def _scanner(direction: str, name: str, conf: Any) -> ScannerSettings:
             known = ", ".join(["enabled", "action", "threshold", *cls.defaults])
             raise GuardPolicyError(f"policy: {key}.{opt}: unknown option; {name} takes {known}")
         if not _same_type(cls.defaults[opt], value):
-            raise GuardPolicyError(f"policy: {key}.{opt} must be a "
-                                   f"{type(cls.defaults[opt]).__name__}")
+            kind = _KINDS.get(type(cls.defaults[opt]), type(cls.defaults[opt]).__name__)
+            raise GuardPolicyError(f"policy: {key}.{opt} must be {kind}")
         if isinstance(value, list) and not all(isinstance(x, str) for x in value):
             raise GuardPolicyError(f"policy: {key}.{opt} must be a list of strings")
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
