@@ -312,3 +312,19 @@ def test_banned_words_hidden_by_unicode_are_found() -> None:
     hidden = g.check_input("the tem\u200bpest is near")  # cannot be cut out: blocked
     assert hidden.decision is Decision.BLOCK
     assert "DZ-GRD-020" in {f.rule_id for f in hidden.findings}
+
+
+def test_chat_history_is_not_scanned_twice(guard: Guard) -> None:
+    conv = guard.conversation()
+    history = [{"role": "user", "content": "I am lena@example.com, order 7"},
+               {"role": "assistant", "content": "Thanks <EMAIL_1>."}]
+    first = guard.check_input(history, conversation=conv)
+    turn = [*history, {"role": "user", "content": "Call me at +7 916 123-45-67"}]
+    second = guard.check_input(turn, conversation=conv)
+    assert second.messages is not None and first.messages is not None
+    assert second.messages[:2] == first.messages
+    assert second.messages[2]["content"] == "Call me at <PHONE_1>"
+    assert len(conv.history) == 3
+    # a changed message is checked again
+    changed = [{"role": "user", "content": "I am lena@example.com, order 8"}]
+    assert guard.check_input(changed, conversation=conv).text == "I am <EMAIL_1>, order 8"

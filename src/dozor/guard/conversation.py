@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import uuid
+from collections import OrderedDict
 
 from dozor.guard.scanners.leakage import ngram_hashes
 
@@ -93,6 +94,9 @@ class Conversation:
         self.vault = Vault()
         self.canary = f"dzc-{secrets.token_hex(8)}"
         self._prompts: list[str] = []
+        self.history: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        """Checks of earlier chat messages (kept by the guard; not part of `to_dict`)."""
+        self.history_lock = threading.Lock()
         self._ngrams: dict[int, frozenset[int]] = {}
         self._lock = threading.Lock()
 

@@ -46,6 +46,10 @@ MAX_STREAM_TEXT = 1_000_000
 sent but not kept)."""
 MAX_STREAM_FINDINGS = 1000
 """Findings kept for a stream's closing result."""
+HISTORY_ITEMS = 256
+"""Chat messages whose check a conversation remembers (see `Guard._scan_message`)."""
+HISTORY_TEXT = 100_000
+"""Longer messages are not remembered."""
 MAX_MESSAGES = 1000
 """Chat messages checked per request; more is refused (blocked)."""
 
@@ -197,8 +201,7 @@ class Guard:
             new = dict(m)
             content = m.get("content")
             if isinstance(content, str):
-                done = self._scan(content, INPUT, role, conv, (f"messages[{i}]",), scanners,
-                                  self._extra_in)
+                done = self._scan_message(content, role, conv, (f"messages[{i}]",), scanners)
                 total.merge(done)
                 new["content"] = done.text
                 if role in untrusted:
@@ -207,9 +210,8 @@ class Guard:
                 parts = []
                 for j, part in enumerate(content):
                     if isinstance(part, Mapping) and isinstance(part.get("text"), str):
-                        done = self._scan(part["text"], INPUT, role, conv,
-                                          (f"messages[{i}]", f"content[{j}]"), scanners,
-                                          self._extra_in)
+                        done = self._scan_message(part["text"], role, conv,
+                                                  (f"messages[{i}]", f"content[{j}]"), scanners)
                         total.merge(done)
                         parts.append({**part, "text": done.text})
                         if role in untrusted:
@@ -220,6 +222,27 @@ class Guard:
             out.append(new)
         total.text = last_text
         return self._result(total, out, t0)
+
+    def _scan_message(self, text: str, role: str, conv: Conversation, members: tuple[str, ...],
+                      scanners: list[tuple[ScannerSettings, Scanner]]) -> _Pass:
+        """`_scan` for one chat message, remembered per conversation: a chat request
+        carries the whole history, and earlier messages need not be scanned again.
+        (Placeholders are stable, so the remembered text is what a new scan would give.)"""
+        if len(text) > HISTORY_TEXT:
+            return self._scan(text, INPUT, role, conv, members, scanners, self._extra_in)
+        key = (id(self), role, members, text)
+        with conv.history_lock:
+            found = conv.history.get(key)
+            if found is not None:
+                conv.history.move_to_end(key)
+        if isinstance(found, _Pass):
+            return found
+        done = self._scan(text, INPUT, role, conv, members, scanners, self._extra_in)
+        with conv.history_lock:
+            conv.history[key] = done
+            while len(conv.history) > HISTORY_ITEMS:
+                conv.history.popitem(last=False)
+        return done
 
     def _scan(
         self,
