@@ -63,16 +63,21 @@ _SENTENCES = [
 ]
 
 
-def make_prompt(tokens: int) -> str:
-    """Benign meeting notes of about `tokens` tokens (4 characters per token)."""
+def make_prompt(tokens: int, variant: int = 0) -> str:
+    """Benign meeting notes of about `tokens` tokens (4 characters per token).
+
+    Each `variant` is a different text of the same size (another meeting number and
+    sentence order), so no cache in the guard or its detectors can answer a request
+    from an earlier one: real traffic does not repeat prompts."""
     parts: list[str] = []
     size, i = 0, 0
     while size < tokens * 4:
-        sentence = f"Item {i + 1}: {_SENTENCES[i % len(_SENTENCES)]}"
+        sentence = f"Item {i + 1}: {_SENTENCES[(i + variant) % len(_SENTENCES)]}"
         parts.append(sentence)
         size += len(sentence) + 1
         i += 1
-    return "Please summarise these meeting notes in five bullet points.\n\n" + " ".join(parts)
+    return (f"Please summarise the notes of meeting {variant + 1000} in five bullet points."
+            "\n\n" + " ".join(parts))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -182,16 +187,18 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return status, headers.get("x-dozor-decision", "")
 
 
-async def load(url: str, body: bytes, concurrency: int, count: int) -> tuple[list[float], dict]:
+async def load(url: str, bodies: list[bytes], concurrency: int,
+               count: int) -> tuple[list[float], dict]:
     """`count` requests by `concurrency` clients, each on its own kept-alive connection.
 
     A minimal HTTP/1.1 client on asyncio streams rather than httpx: it costs a few
     microseconds per request, so the load generator does not compete for the CPU
     with the servers it measures (httpx costs about 1 ms per request)."""
     host, port = url.removeprefix("http://").split(":")
-    request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    requests = [(f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                 "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                for body in bodies]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     remaining = count
@@ -202,6 +209,7 @@ async def load(url: str, body: bytes, concurrency: int, count: int) -> tuple[lis
         try:
             while remaining > 0:
                 remaining -= 1
+                request = requests[remaining % len(requests)]
                 t = time.perf_counter()
                 status, decision = await _one(reader, writer, request)
                 latencies.append(time.perf_counter() - t)
@@ -223,7 +231,7 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
-def measure(direct: str, proxied: str, body: bytes, concurrency: int, count: int,
+def measure(direct: str, proxied: str, body: list[bytes], concurrency: int, count: int,
             rounds: int, proxy_pid: int) -> dict[str, Any]:
     per_round = max(concurrency, count // rounds)
     _run(load(direct, body, concurrency, concurrency * 3))  # warm up both paths
@@ -263,21 +271,27 @@ def library_latency(repeat: int) -> dict[str, Any]:
 
     guard = Guard.from_policy(None)
     out: dict[str, Any] = {}
-    cases = {"short (~12 tokens)": "What will the weather be like in Paris tomorrow?",
-             "1k tokens": make_prompt(1000), "4k tokens": make_prompt(4000)}
-    for name, text in cases.items():
+    cases = {"short (~12 tokens)": lambda i: f"What will the weather be like in city {i}?",
+             "1k tokens": lambda i: make_prompt(1000, i),
+             "4k tokens": lambda i: make_prompt(4000, i)}
+    for name, make in cases.items():
+        text = make(0)
         for kind in ("check_input", "check_output"):
             fn = getattr(guard, kind)
-            fn(text)  # warm caches and lazy model loading
+            fn(make(-1))  # lazy model loading
+            texts = [make(i) for i in range(1, repeat + 1)]  # all different: no cache hits
             times = []
-            for _ in range(repeat):
+            cpu0 = time.process_time()
+            for item in texts:
                 t = time.perf_counter()
-                fn(text)
+                fn(item)
                 times.append(time.perf_counter() - t)
+            cpu = (time.process_time() - cpu0) / len(texts)
             decision = str(fn(text).decision)
             out[f"{kind} {name}"] = {"chars": len(text), "decision": decision,
                                      "p50_ms": round(percentile(times, 0.5) * 1000, 3),
-                                     "p99_ms": round(percentile(times, 0.99) * 1000, 3)}
+                                     "p99_ms": round(percentile(times, 0.99) * 1000, 3),
+                                     "cpu_ms_mean": round(cpu * 1000, 3)}
     return out
 
 
@@ -357,9 +371,10 @@ def main() -> None:
 
     levels = [int(c) for c in args.concurrency.split(",")]
     prompt = make_prompt(args.tokens)
-    body = json.dumps({"model": "stub-1", "messages": [
+    body = [json.dumps({"model": "stub-1", "messages": [
         {"role": "system", "content": "You are a helpful assistant for an operations team."},
-        {"role": "user", "content": prompt}]}).encode()
+        {"role": "user", "content": make_prompt(args.tokens, i)}]}).encode()
+        for i in range(997)]  # a prime number of variants: clients never share a cycle
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
@@ -439,11 +454,11 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['proxy_cpu_ms_per_request']:.2f} | "
                 f"{', '.join(f'{k}: {v}' for k, v in sorted(r['proxy_status'].items()))} |")
     if "library" in results:
-        lines += ["", "| library call | chars | decision | p50 ms | p99 ms |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += ["", "| library call | chars | decision | p50 ms | p99 ms | CPU ms (mean) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         for name, r in results["library"].items():
             lines.append(f"| {name} | {r['chars']} | {r['decision']} | {r['p50_ms']:.2f} | "
-                         f"{r['p99_ms']:.2f} |")
+                         f"{r['p99_ms']:.2f} | {r.get('cpu_ms_mean', float('nan')):.2f} |")
     return "\n".join(lines)
 
 
