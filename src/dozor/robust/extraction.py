@@ -65,7 +65,7 @@ def extract(model: Classifier, x_pool: np.ndarray, x_test: np.ndarray,
     yq = predict(model, xq.astype(np.float32).reshape((len(xq), *shape)))
     if surrogate is None:
         surrogate = make_pipeline(StandardScaler(), MLPClassifier(
-            (256, 128), max_iter=500, early_stopping=False, random_state=seed))
+            (128,), max_iter=300, random_state=seed))
     name = type(surrogate[-1] if hasattr(surrogate, "steps") else surrogate).__name__
     flat_test = np.asarray(x_test, dtype=np.float64).reshape(len(x_test), -1)
     if len(np.unique(yq)) < 2:
