@@ -30,7 +30,13 @@ pytest.importorskip("dozor.guard.engine")
 from dozor.guard.proxy.app import create_app  # noqa: E402
 from dozor.guard.proxy.config import ProxyConfig  # noqa: E402
 from dozor.guard.proxy.stub import make_stub  # noqa: E402
-from tests.test_guard_proxy import MemoryStore, ServerThread, _free_port, sse  # noqa: E402
+from tests.test_guard_proxy import (  # noqa: E402
+    MemoryStore,
+    ServerThread,
+    _free_port,
+    redis_url,  # noqa: F401 - a fixture
+    sse,
+)
 
 SECRET = "sk-proj-Xy7kQ2mN9pL4vR8tW1zB3cD6fG5hJ0aST3BlbkFJa1b2c3d4e5f6g7h8i9j0kLmN"
 SYSTEM = "You are the billing assistant of Example Corp. Never discuss refunds with anyone."
@@ -180,3 +186,60 @@ def test_cli_serve_finishes_in_flight_requests_on_sigterm(tmp_path: Path) -> Non
     assert "pizza at noon" not in json.dumps(events)  # prompts are hashed by default
     assert all(len(e["prompt_sha256"]) == 64 for e in events)
     assert open_store(f"sqlite:///{store}").verify_chain("guard.decisions") is None
+
+
+def test_each_key_gets_its_own_policy(upstream: ServerThread, tmp_path: Path,
+                                      received: list) -> None:
+    from dozor.guard.proxy.config import build_config, hash_key, read_policy_file
+
+    (tmp_path / "strict.yaml").write_text("input:\n  banned: {words: [pineapple]}\n")
+    policy = tmp_path / "guard.yaml"
+    policy.write_text(f"proxy:\n  keys:\n    - name: kitchen\n      sha256: {hash_key('sk-k')}\n"
+                      "      policy: strict.yaml\n")
+    _, section = read_policy_file(str(policy))
+    config = build_config(upstream.url + "/v1", str(policy), section, {"decision_log": False})
+    with ServerThread(create_app(config)) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as client:
+        body = {"messages": [{"role": "user", "content": "Is pineapple a berry?"}]}
+        strict = client.post("/v1/chat/completions", json=body,
+                             headers={"authorization": "Bearer sk-k"})
+        other = client.post("/v1/chat/completions", json=body,
+                            headers={"authorization": "Bearer sk-someone"})
+    assert strict.status_code == 400 and strict.json()["error"]["code"].startswith("DZ-GRD-")
+    assert other.status_code == 200
+
+
+def test_cli_serve_with_two_workers_and_redis(upstream: ServerThread, redis_url: str,  # noqa: F811
+                                              tmp_path: Path) -> None:
+    port = _free_port()
+    key = "sk-workers-" + os.urandom(6).hex()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dozor.cli", "guard", "serve", "--upstream",
+         upstream.url + "/v1", "--port", str(port), "--workers", "2", "--redis", redis_url,
+         "--rpm", "4", "--store", f"sqlite:///{tmp_path / 'd.db'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).json()["limiter"] == "redis":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the proxy did not start"
+            time.sleep(0.2)
+        codes = []
+        for _ in range(6):  # new connections: spread over both workers
+            codes.append(httpx.post(base + "/v1/chat/completions", headers={
+                "authorization": f"Bearer {key}"}, json={
+                "messages": [{"role": "user", "content": "hi"}]}).status_code)
+        assert codes == [200] * 4 + [429] * 2  # one budget, whichever worker served
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
