@@ -77,3 +77,15 @@ def test_hidden_html_text_reaches_the_scanners(tmp_path: Path) -> None:
                      encoding="utf-8")
     r = runner.invoke(app, ["guard", "check", "--policy", str(policy), "--file", str(clean)])
     assert r.exit_code == 0, r.output
+
+
+def test_show_policy_prints_the_merged_policy(tmp_path: Path) -> None:
+    import yaml
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("output:\n  images: {allow_hosts: [cdn.example.com]}\n", encoding="utf-8")
+    r = runner.invoke(app, ["guard", "check", "--show-policy", "--policy", str(policy)])
+    assert r.exit_code == 0, r.output
+    shown = yaml.safe_load(r.stdout)
+    assert shown["output"]["images"]["allow_hosts"] == ["cdn.example.com"]
+    assert shown["input"]["pii"]["action"] == "anonymize"

@@ -15,7 +15,7 @@ from dozor.guard.scanners.base import BLOCK, OUTPUT, REDACT, REPORT, Hit, ScanIn
 
 _FENCE = re.compile(r"(?m)^[ ]{0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]{0,30})[^\n]*\n")
 _DANGEROUS = re.compile(
-    r"(?im)^[ \t>$#]*(?:sudo\s+)?(?:"
+    r"(?i)(?<![\w./-])(?:sudo\s+)?(?:"
     r"(?:curl|wget)\b[^\n|]{0,500}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b"
     r"|rm\s+-[a-z]*r[a-z]*f?[a-z]*\s+(?:/|~|\*|\$HOME)"
     r"|powershell(?:\.exe)?\s+[^\n]{0,200}-e(?:nc(?:odedcommand)?)?\s"
