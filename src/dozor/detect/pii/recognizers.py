@@ -134,27 +134,42 @@ _MONTHS_RU = (
 _SEP = r"(?:[ \u00a0]?[\-.\u2013][ \u00a0]?|[ \u00a0])"
 _GROUP = r"(?:\(\d{1,5}\)|\d++)"
 
-_COMBINED = re.compile(
-    r"(?P<email>(?<![\w.%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}+@"
-    r"(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w\-]))"
-    r"|(?P<url>\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]{2,2000}"
-    r"|(?<![@\w.\-])(?:[a-z0-9][a-z0-9\-]{0,62}\.){1,4}(?:" + _TLDS + r")\b"
-    r"(?!\.\w|@|-)(?:/[^\s<>\"'`]{0,2000})?)"
-    r"|(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w))"
-    r"|(?P<ipv6>(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
-    r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.]))"
-    r"|(?P<date>(?<![\w.,/\-])(?:\d{4}[\-./]\d{1,2}[\-./]\d{1,2}"
-    r"|\d{1,2}[\-./]\d{1,2}[\-./](?:\d{4}|\d{2})"
-    r"|\d{1,2}(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?i:" + _MONTHS_EN + r")\.?,?[ \u00a0]+\d{4}"
-    r"|(?i:" + _MONTHS_EN + r")\.?[ \u00a0]+\d{1,2}(?:st|nd|rd|th)?,?[ \u00a0]+\d{4}"
-    r"|\d{1,2}[ \u00a0]+(?i:" + _MONTHS_RU + r")[ \u00a0]+\d{4}(?:[ \u00a0]?г\.?)?)"
-    r"(?![\w/]|[\-.]\d))"
-    r"|(?P<iban>\b(?i:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?)\b)"
-    r"|(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
-    r"(?:(?i:номер|№|no\.?|number|n)[ \u00a0:]*)?\d{6}(?!\d))"
-    r"|(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
-    + r"){0,9}+(?:[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6})?(?![\w@]|[.,]\d))"
+_ALTERNATIVES: tuple[tuple[str, str], ...] = (
+    ("@", r"(?P<email>(?<![\w.%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}+@"
+          r"(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w\-]))"),
+    (".", r"(?P<url>\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]{2,2000}"
+          r"|(?<![@\w.\-])(?:[a-z0-9][a-z0-9\-]{0,62}+\.){1,4}(?:" + _TLDS + r")\b"
+          r"(?!\.\w|@|-)(?:/[^\s<>\"'`]{0,2000})?)"),
+    ("0", r"(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w))"),
+    (":", r"(?P<ipv6>(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
+          r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.]))"),
+    ("0", r"(?P<date>(?<![\w.,/\-])(?:\d{4}[\-./]\d{1,2}[\-./]\d{1,2}"
+          r"|\d{1,2}[\-./]\d{1,2}[\-./](?:\d{4}|\d{2})"
+          r"|\d{1,2}(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?i:" + _MONTHS_EN + r")\.?,?[ \u00a0]+"
+          r"\d{4}"
+          r"|(?i:" + _MONTHS_EN + r")\.?[ \u00a0]+\d{1,2}(?:st|nd|rd|th)?,?[ \u00a0]+\d{4}"
+          r"|\d{1,2}[ \u00a0]+(?i:" + _MONTHS_RU + r")[ \u00a0]+\d{4}(?:[ \u00a0]?г\.?)?)"
+          r"(?![\w/]|[\-.]\d))"),
+    ("0", r"(?P<iban>\b(?i:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?)\b)"),
+    ("0", r"(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
+          r"(?:(?i:номер|№|no\.?|number|n)[ \u00a0:]*)?\d{6}(?!\d))"),
+    ("0", r"(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
+          + r"){0,9}+(?:[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6})?(?![\w@]|[.,]\d))"),
 )
+"""The shaped recognisers in priority order, each with the character its matches need
+("0": a digit): a text without an "@" is not searched for emails, and so on."""
+_COMBINED = re.compile("|".join(alt for _, alt in _ALTERNATIVES))
+
+
+@cache
+def _combined_for(needs: frozenset[str]) -> re.Pattern[str]:
+    """The combined expression with only the alternatives whose trigger is present."""
+    return re.compile("|".join(alt for need, alt in _ALTERNATIVES if need in needs))
+
+
+def _triggers(text: str, has_digit: bool) -> frozenset[str]:
+    return frozenset(c for c, present in (("@", "@" in text), (".", "." in text),
+                                           (":", ":" in text), ("0", has_digit)) if present)
 
 
 def _date_ok(value: str) -> bool:
@@ -539,8 +554,13 @@ def _find_addresses(text: str) -> list[tuple[int, int, str, float]]:
     out = [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_ADDRESS.finditer(text)]
     out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _US_MILITARY.finditer(text)]
     out += [(m.start(), m.end(), ADDRESS, 0.7) for m in _INTL_ADDRESS.finditer(text)]
-    out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _RU_ADDRESS.finditer(text)]
+    if _RU_STREET_MARK.search(text):  # the expression tries every position: gate it
+        out += [(m.start(), m.end(), ADDRESS, 0.88) for m in _RU_ADDRESS.finditer(text)]
     return out
+
+
+_RU_STREET_MARK = re.compile(r"(?:ул|пр|пер|ш|наб|бул|пл|алл|мкр|д)\.|улиц|проспект|переул|"
+                             r"шоссе|набережн|бульвар|площад|проезд|пр-|аллея|дом\b")
 
 
 # ---------------------------------------------------------------------------------------
@@ -576,7 +596,7 @@ def find_pii(
     spans: list[tuple[int, int, str, float]] = []
     has_digit = _DIGIT.search(text) is not None
     if has_digit or "@" in text or "." in text or ":" in text:
-        spans.extend(_combined(text, wanted, extra))
+        spans.extend(_combined(text, wanted, extra, has_digit))
         if len(text) <= 64 and _COMBINED.fullmatch(text):
             # one shaped value and nothing else (a typical column value): no words
             spans = [x for x in spans if x[2] in wanted and x[3] >= min_score]
@@ -605,9 +625,13 @@ def _may_hold_names(text: str, languages: Iterable[str]) -> bool:
     return "ru" in langs and _CYRILLIC_NAME.search(text) is not None
 
 
-def _combined(text: str, wanted: frozenset[str], extra: str) -> list[tuple[int, int, str, float]]:
+def _combined(text: str, wanted: frozenset[str], extra: str, has_digit: bool = True
+              ) -> list[tuple[int, int, str, float]]:
     out: list[tuple[int, int, str, float]] = []
-    for m in _COMBINED.finditer(text):
+    needs = _triggers(text, has_digit)
+    if not needs:
+        return out
+    for m in _combined_for(needs).finditer(text):
         kind = m.lastgroup
         s, e = m.span()
         if kind == "email":
