@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -34,16 +32,24 @@ PY = str(ROOT / ".venv/bin/python")
 DOZOR = str(ROOT / ".venv/bin/dozor")
 
 
+# A fresh wrapper per measurement: RUSAGE_CHILDREN's ru_maxrss is the largest of all
+# children a process ever waited for, so each measurement needs its own parent.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.run(sys.argv[1:]).returncode
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": time.perf_counter() - t, "cpu": u.ru_utime + u.ru_stime,
+                  "rss_kb": u.ru_maxrss}), file=sys.stderr)
+"""
+
+
 def child(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_seconds": round(wall, 1),
-            "cpu_seconds": round(after.ru_utime + after.ru_stime - before.ru_utime
-                                 - before.ru_stime, 1),
-            "peak_rss_mb": round(after.ru_maxrss / 1024), "rc": proc.returncode,
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True,
+                          text=True, env=env)
+    usage = json.loads(proc.stderr.strip().splitlines()[-1])
+    return {"wall_seconds": round(usage["wall"], 1), "cpu_seconds": round(usage["cpu"], 1),
+            "peak_rss_mb": round(usage["rss_kb"] / 1024), "rc": usage["rc"],
             "stdout": proc.stdout, "stderr": proc.stderr[-2000:]}
 
 
