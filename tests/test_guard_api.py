@@ -349,3 +349,19 @@ def test_encoded_payload_can_be_redacted_instead() -> None:
     r = g.check_input(f"Summarise: {payload} thanks")
     assert r.decision is Decision.REDACT
     assert r.text == "Summarise: [ENCODED REDACTED] thanks"
+
+
+def test_the_example_policy_in_the_docs_loads() -> None:
+    import re
+    from pathlib import Path
+
+    from dozor.guard import load_policy
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "guard.md").read_text("utf-8")
+    example = doc.split("An example that tightens it:", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", example, re.S)
+    assert block is not None
+    policy = load_policy(block.group(1))
+    assert "PERSON" in next(s for s in policy.input if s.name == "pii").options["entities"]
+    g = Guard(policy)
+    assert g.check_input("Is ACME-1234 done?").decision is Decision.BLOCK
