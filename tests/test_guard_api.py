@@ -365,3 +365,24 @@ def test_the_example_policy_in_the_docs_loads() -> None:
     assert "PERSON" in next(s for s in policy.input if s.name == "pii").options["entities"]
     g = Guard(policy)
     assert g.check_input("Is ACME-1234 done?").decision is Decision.BLOCK
+
+
+def test_a_failing_scanner_fails_open_or_closed_as_the_policy_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dozor.guard.scanners.secrets import Secrets
+
+    def broken(self: object, item: object) -> list[object]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(Secrets, "scan", broken)
+    open_ = Guard.from_policy({"input": {"injection": {"enabled": False}}})
+    r = open_.check_input("hello")
+    assert r.decision is Decision.ALLOW and "secrets scanner failed (RuntimeError)" in r.reasons
+    closed = Guard.from_policy({"on_error": "block", "input": {"injection": {"enabled": False}}})
+    assert closed.check_input("hello").decision is Decision.BLOCK
+
+
+def test_anonymize_on_output_redacts() -> None:
+    g = Guard.from_policy({"output": {"pii": {"action": "anonymize"}}})
+    r = g.check_output("Write to someone@example.org")
+    assert r.text == "Write to [EMAIL REDACTED]"

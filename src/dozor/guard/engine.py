@@ -280,6 +280,8 @@ class Guard:
                 hits = scanner.scan(item)
             except Exception as exc:  # a scanner bug must not take the application down
                 done.reasons.append(f"{scanner.name} scanner failed ({type(exc).__name__})")
+                if self.policy.on_error == BLOCK:
+                    done.decision = Decision.BLOCK
                 continue
             if hits:
                 top = max(h.score for h in hits)
@@ -294,6 +296,8 @@ class Guard:
                     continue
                 done.hits.append(key)
                 action = settings.action
+                if action == ANONYMIZE and direction == OUTPUT:
+                    action = REDACT  # a placeholder in an answer would mean nothing to the user
                 if action in (REDACT, ANONYMIZE):
                     if h.start is None or h.end is None or not edit:
                         action = BLOCK if edit else REPORT  # nothing to cut out: stop it

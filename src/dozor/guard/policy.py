@@ -20,6 +20,7 @@ DEFAULT_POLICY = """\
 # dozor guard: the default policy (`dozor guard check --show-policy` prints it)
 version: 1
 untrusted_roles: [user, tool, function]   # roles whose messages get every input scanner
+on_error: allow   # a scanner that fails (a bug) lets the text through; "block" fails closed
 input:
   limits:    {action: block, max_chars: 100000, max_tokens: 32000}
   injection: {action: block, threshold: 0.5}
@@ -64,6 +65,9 @@ class GuardPolicy:
     untrusted_roles: frozenset[str] = frozenset({"user", "tool", "function"})
     stream_window: int = 256
     stream_holdback: int = 64
+    on_error: str = "allow"
+    """What a scanner that fails (a bug, never a finding) means: ``allow`` (fail open,
+    the reason says which scanner failed) or ``block`` (fail closed)."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The merged policy as a dict (what was validated)."""
 
@@ -202,10 +206,11 @@ def load_policy(source: str | Path | Mapping[str, Any] | None = None) -> GuardPo
 
     user = _read(source)
     unknown = set(user) - {"version", "defaults", "untrusted_roles", "input", "output", "stream",
-                           "proxy"}
+                           "on_error", "proxy"}
     if unknown:
         raise GuardPolicyError(f"policy: unknown key {sorted(unknown)[0]!r}; the keys are "
-                               "version, defaults, untrusted_roles, input, output, stream "
+                               "version, defaults, untrusted_roles, on_error, input, output, "
+                               "stream "
                                "(and proxy, read by dozor guard serve)")
     if user.get("version", 1) != 1:
         raise GuardPolicyError("policy: version must be 1")
@@ -230,5 +235,8 @@ def load_policy(source: str | Path | Mapping[str, Any] | None = None) -> GuardPo
     for k, v in (("window", window), ("holdback", holdback)):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100_000:
             raise GuardPolicyError(f"policy: stream.{k} must be a whole number of characters")
+    on_error = merged.get("on_error", "allow")
+    if on_error not in ("allow", "block"):
+        raise GuardPolicyError("policy: on_error must be allow or block")
     return GuardPolicy(sections[INPUT], sections[OUTPUT], frozenset(roles), window, holdback,
-                       merged)
+                       on_error, merged)
