@@ -238,7 +238,32 @@ def time_calls(fn: Callable[[str], object], text: str, repeats: int = 30) -> flo
     return round(statistics.median(ts), 3)
 
 
+CACHE = VENVS / "peer-cache"
+
+
 def run_peer(name: str, texts: list[str], lat: dict[str, str]) -> dict[str, object] | None:
+    """Scores of `texts` by one peer; per-text results are cached under bench/.venvs/
+    peer-cache (a peer's verdict does not change between runs), so a re-run scores only
+    new texts. Latency is measured in every run."""
+    import hashlib
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cache_file = CACHE / f"{name}.json"
+    cache: dict[str, list[object]] = (json.loads(cache_file.read_text())
+                                      if cache_file.exists() else {})
+    keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+    res = _run_peer(name, [t for _, t in todo], lat)
+    if res is None:
+        return None
+    for (k, _), sc, fl in zip(todo, res["scores"], res["flags"], strict=True):  # type: ignore[call-overload]
+        cache[k] = [sc, fl]
+    cache_file.write_text(json.dumps(cache))
+    return {"scores": [cache[k][0] for k in keys], "flags": [cache[k][1] for k in keys],
+            "latency_ms": res["latency_ms"], "errors": res["errors"]}
+
+
+def _run_peer(name: str, texts: list[str], lat: dict[str, str]) -> dict[str, object] | None:
     py = VENVS / name / "bin" / "python"
     if not py.exists():
         print(f"  {name}: venv missing (run --setup)")
@@ -274,9 +299,14 @@ def main() -> None:
                     help="comma-separated peers to run ('' for dozor only)")
     ap.add_argument("--limit", type=int, default=0, help="items per set (0 = all), for a "
                     "quick trial")
+    ap.add_argument("--latency-only", action="store_true", help="only the per-call latency "
+                    "(re-run it when the machine is quiet); writes detection_latency.json")
     args = ap.parse_args()
     if args.setup:
         setup()
+        return
+    if args.latency_only:
+        latency_only([p for p in args.peers.split(",") if p])
         return
     heldout, cross = load("heldout"), load("cross_source")
     sets: dict[str, list[Item]] = {
@@ -308,7 +338,8 @@ def main() -> None:
         if res is not None:
             tools[peer] = res
             print(f"{peer}: {time.time() - t0:.0f}s", flush=True)
-    results: dict[str, object] = {"sizes": {k: len(v) for k, v in sets.items()}, "tools": {}}
+    results: dict[str, object] = {"sizes": {k: len(v) for k, v in sets.items()}, "tools": {},
+                                  "load_average": os.getloadavg()}
     for tool, res in tools.items():
         per: dict[str, object] = {"latency_ms": res["latency_ms"], "errors": res["errors"]}
         for k in names:
@@ -321,6 +352,20 @@ def main() -> None:
     md = report(results)
     (OUT / "detection_results.md").write_text(md)
     print(md)
+
+
+def latency_only(peers: list[str]) -> None:
+    lat = latency_texts()
+    out: dict[str, object] = {"load_before": os.getloadavg()}
+    for name, fn in dozor_variants().items():
+        out[name] = {k: time_calls(fn, v, repeats=100) for k, v in lat.items()}
+    for peer in peers:
+        res = _run_peer(peer, [], lat)
+        if res is not None:
+            out[peer] = res["latency_ms"]
+    out["load_after"] = os.getloadavg()
+    (OUT / "detection_latency.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out, indent=1))
 
 
 def report(results: dict[str, object]) -> str:
