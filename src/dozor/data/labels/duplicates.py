@@ -87,6 +87,56 @@ def rounded_conflicts(features: np.ndarray, labels: Sequence[object], *, digits:
     return _groups(keys, labels, "rounded", max_groups)
 
 
+_CHUNK_ROWS = 20_000
+_EMPTY = np.iinfo(np.uint32).max
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: spreads a polynomial hash over all 64 bits."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _signatures(texts: Sequence[str], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """MinHash signatures of each text's character 5-grams, vectorised per chunk of rows.
+
+    The texts of a chunk are laid end to end as code points; a rolling polynomial hash
+    gives every 5-character window, windows that cross two texts are dropped, and
+    `np.minimum.reduceat` takes each text's minimum per permutation. Texts shorter than
+    two shingles get no signature (`_EMPTY`).
+    """
+    sigs = np.full((len(texts), len(a)), _EMPTY, dtype=np.uint32)
+    for start in range(0, len(texts), _CHUNK_ROWS):
+        part = texts[start:start + _CHUNK_ROWS]
+        rows = [i for i, t in enumerate(part) if len(t) >= 2 * SHINGLE]
+        if not rows:
+            continue
+        chosen = [part[i] for i in rows]
+        lengths = np.array([len(t) for t in chosen], dtype=np.int64)
+        codes = np.frombuffer("".join(chosen).encode("utf-32-le", "surrogatepass"),
+                              dtype=np.uint32).astype(np.uint64)
+        windows = len(codes) - SHINGLE + 1
+        rolling = np.zeros(windows, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(SHINGLE):
+                rolling = rolling * np.uint64(1_000_003) + codes[k:k + windows]
+            hashed = _mix(rolling)
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        per_row = lengths - SHINGLE + 1
+        seg = np.concatenate(([0], np.cumsum(per_row)[:-1]))
+        # window starts inside each text: offset + 0 .. offset + per_row - 1
+        starts = np.repeat(offsets - seg, per_row) + np.arange(int(per_row.sum()))
+        values = hashed[starts]
+        out = np.empty((len(rows), len(a)), dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            for k in range(len(a)):
+                mixed = (a[k] * values + b[k]) >> np.uint64(32)
+                out[:, k] = np.minimum.reduceat(mixed, seg).astype(np.uint32)
+        sigs[start + np.asarray(rows)] = out
+    return sigs
+
+
 def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
                    threshold: float = 0.7, num_perm: int = 64, bands: int = 16,
                    max_groups: int = 10_000, seed: int = 0) -> list[ConflictGroup]:
@@ -100,23 +150,7 @@ def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
     a = rng.integers(1, 1 << 63, num_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 1 << 63, num_perm, dtype=np.uint64)
     limit = min(len(norm), MAX_NEAR_ROWS)
-    sigs = np.full((limit, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    first_of: dict[int, int] = {}
-    for i in range(limit):
-        text = norm[i]
-        if len(text) < 2 * SHINGLE:
-            continue
-        key = row_hash([norm[i]])
-        if key in first_of:  # exact normalised copies share one signature
-            sigs[i] = sigs[first_of[key]]
-            continue
-        first_of[key] = i
-        shingles = {text[j:j + SHINGLE] for j in range(len(text) - SHINGLE + 1)}
-        h = np.fromiter((int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(),
-                                        "big") for s in shingles), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            mixed = (a[None, :] * h[:, None] + b[None, :]) >> np.uint64(32)
-        sigs[i] = mixed.min(axis=0).astype(np.uint32)
+    sigs = _signatures(norm[:limit], a, b)
     parent = list(range(limit))
 
     def root(x: int) -> int:
@@ -125,17 +159,25 @@ def text_conflicts(texts: Sequence[str | None], labels: Sequence[object], *,
             x = parent[x]
         return x
 
-    empty = np.iinfo(np.uint32).max
+    empty = _EMPTY
+    signed = np.flatnonzero(sigs[:, 0] != empty)
     for band in range(bands):
-        buckets: dict[bytes, int] = {}
-        part = np.ascontiguousarray(sigs[:, band * rows_per_band:(band + 1) * rows_per_band])
-        for i in range(limit):
-            if part[i, 0] == empty:
-                continue
-            key = part[i].tobytes()
-            j = buckets.setdefault(key, i)
-            if j != i and np.mean(sigs[i] == sigs[j]) >= threshold:
-                parent[root(i)] = root(j)
+        part = sigs[signed, band * rows_per_band:(band + 1) * rows_per_band].astype(np.uint64)
+        key = np.zeros(len(signed), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for c in range(part.shape[1]):
+                key = _mix(key ^ part[:, c])
+        # every row is compared with the first row of its bucket, all at once
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rep = first[inverse]
+        pairs = np.flatnonzero(rep != np.arange(len(signed)))
+        if not len(pairs):
+            continue
+        rows_i, rows_j = signed[pairs], signed[rep[pairs]]
+        agree = (sigs[rows_i] == sigs[rows_j]).mean(axis=1)
+        for i, j in zip(rows_i[agree >= threshold].tolist(),
+                        rows_j[agree >= threshold].tolist(), strict=True):
+            parent[root(i)] = root(j)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(limit):
         if sigs[i, 0] != empty:
