@@ -12,6 +12,8 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 pytest.importorskip("pyarrow")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from dozor.cli import app  # noqa: E402
@@ -307,3 +309,13 @@ def test_rows_without_a_label_keep_file_row_numbers(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "gaps.csv", ["review", "label"], rows)
     exact = [f for f in check_file(path, "label").findings if f.rule_id == "DZ-DAT-001"]
     assert exact and "rows 2, 401" in exact[0].evidence
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40)), min_size=1, max_size=12))
+def test_fuzz_text_checks_never_raise(texts: list[str | None]) -> None:
+    labels = ["a" if i % 2 else "b" for i in range(len(texts))]
+    text_conflicts(texts, labels, threshold=0.5)
+    from dozor.data.labels.triggers import token_triggers
+
+    token_triggers(texts, np.array([i % 2 for i in range(len(texts))]), ["a", "b"])
