@@ -100,11 +100,26 @@ class LinearModel:
         return float(np.dot(self.coef[idx], vals)) + self.intercept
 
     def segment_logits(self, text: str) -> list[tuple[float, tuple[int, int]]]:
-        """Logits of the segments of a long text (see `segments`), each with its range."""
+        """Logits of the segments of a long text (see `segments`), each with its range.
+        A long paragraph's n-grams are hashed once and its windows are slices of them."""
         out = []
-        for start, end in segments(text, self.window, self.stride):
-            ids = np.concatenate(ngram_ids(codes(text[start:end])))
-            out.append((self.logit_of(ids) - self.window_margin, (start, end)))
+        for a, b in paragraphs(text):
+            per_n = ngram_ids(codes(text[a:b]))
+            if b - a <= self.window * 3 // 2:
+                out.append((self.logit_of(np.concatenate(per_n)) - self.window_margin, (a, b)))
+                continue
+            n_chars = per_n[0].shape[0] + 1  # positions in the prepared paragraph
+            pos = 0
+            while True:
+                end = min(n_chars, pos + self.window)
+                parts = [ids[pos: max(pos, end - n + 1)] for ids, n in zip(per_n, NGRAMS,
+                                                                              strict=True)]
+                logit = self.logit_of(np.concatenate(parts)) - self.window_margin
+                # prepared offsets ~ raw offsets (prepare only collapses whitespace)
+                out.append((logit, (a + pos, min(b, a + end))))
+                if end >= n_chars:
+                    break
+                pos += self.stride
         return out
 
     def score(self, text: str) -> tuple[float, tuple[int, int]]:
@@ -136,11 +151,10 @@ MAX_SEGMENTS = 128
 text made of thousands of one-line paragraphs)."""
 
 
-def segments(text: str, window: int, stride: int) -> list[tuple[int, int]]:
-    """Paragraph-aligned segments of a long text: each paragraph on its own (an injected
-    paragraph is judged without the prose around it), short ones joined only when a text
-    has more than MAX_SEGMENTS; paragraphs longer than `window` are cut into windows
-    `stride` apart."""
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraph ranges of a text: each paragraph on its own (an injected paragraph is
+    judged without the prose around it), short ones joined only when a text has more than
+    MAX_SEGMENTS."""
     min_len = max(1, len(text) // MAX_SEGMENTS)
     cuts = [0] + [m.end() for m in _PARA.finditer(text)] + [len(text)]
     paras: list[tuple[int, int]] = []
@@ -150,8 +164,14 @@ def segments(text: str, window: int, stride: int) -> list[tuple[int, int]]:
             if c > start:
                 paras.append((start, c))
             start = c
+    return paras
+
+
+def segments(text: str, window: int, stride: int) -> list[tuple[int, int]]:
+    """Paragraph-aligned segments of a long text: `paragraphs`, with paragraphs longer than
+    1.5 windows cut into windows `stride` apart."""
     out: list[tuple[int, int]] = []
-    for a, b in paras:
+    for a, b in paragraphs(text):
         if b - a <= window * 3 // 2:
             out.append((a, b))
             continue
