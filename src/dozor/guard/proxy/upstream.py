@@ -141,8 +141,20 @@ class _AiohttpResponse:
         self.headers: Mapping[str, str] = resp.headers
 
     async def read(self) -> bytes:
+        """The whole body, at most MAX_BODY bytes (a hostile upstream cannot say more)."""
         if self._body is None:
-            self._body = await _aiohttp_call(self._resp.read())
+            length = self._resp.content_length
+            if length is not None and length > MAX_BODY:
+                raise UpstreamUnreachable("answer too large")
+            body = bytearray()
+            while True:
+                chunk = await _aiohttp_call(self._resp.content.read(1 << 16))
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise UpstreamUnreachable("answer too large")
+            self._body = bytes(body)
         return self._body
 
     async def lines(self) -> AsyncIterator[str]:
@@ -204,18 +216,7 @@ class AiohttpUpstream:
         out = _AiohttpResponse(resp, None)
         if not stream:
             try:
-                length = resp.content_length
-                if length is not None and length > MAX_BODY:
-                    raise UpstreamUnreachable("answer too large")
-                body = bytearray()
-                while True:
-                    chunk = await _aiohttp_call(resp.content.read(1 << 16))
-                    if not chunk:
-                        break
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise UpstreamUnreachable("answer too large")
-                out._body = bytes(body)  # noqa: SLF001
+                await out.read()
             finally:
                 resp.release()
         return out
