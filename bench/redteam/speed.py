@@ -8,9 +8,11 @@ bottleneck at these rates). Each tool runs as a subprocess, start-up included:
     .venv/bin/python bench/redteam/speed.py [--attempts 1000] [--repeat 3]
 
 garak: bench/.venvs/garak (garak 0.17.1, installed --no-deps plus what its OpenAI
-generator, probes and CLI import), probes promptinject.* (string detector, no model),
-generator openai.OpenAICompatible at the stub, one generation per prompt, run once with
-its default (sequential) settings and once with --parallel_attempts 16.
+generator, probes and CLI import), probes encoding.InjectBase64/InjectHex/InjectROT13
+(string detector DecodeMatch, no model; parallelisable, unlike promptinject.*, which
+garak marks `parallelisable_attempts: False`), generator openai.OpenAICompatible at the
+stub, one generation per prompt, run once with its default (sequential) settings and
+once with parallel_attempts 16.
 dozor: `dozor redteam --target URL --converters all --limit N --no-store -f json`,
 default concurrency 16.
 """
@@ -91,11 +93,13 @@ def run_dozor(stub: Stub, attempts: int) -> tuple[float, int]:
     return seconds, stub.take()
 
 
+GARAK_PROBES = "encoding.InjectBase64,encoding.InjectHex,encoding.InjectROT13"
+
+
 def run_garak(stub: Stub, attempts: int, parallel: int) -> tuple[float, int]:
-    probes = "promptinject.HijackHateHumans,promptinject.HijackKillHumans," \
-             "promptinject.HijackLongPrompt"
+    probes = GARAK_PROBES
     with tempfile.TemporaryDirectory() as tmp:
-        cap = -(-attempts // 3)  # three probes share the attempts
+        cap = -(-attempts // len(probes.split(",")))  # the probes share the attempts
         config = Path(tmp) / "garak.yaml"
         config.write_text(json.dumps({
             "system": {"lite": True, "show_z": False, "narrow_output": True,
@@ -117,7 +121,10 @@ def run_garak(stub: Stub, attempts: int, parallel: int) -> tuple[float, int]:
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
             raise SystemExit("garak failed")
-    return seconds, stub.take()
+    sent = stub.take()
+    if sent < attempts:  # garak exits 0 when a probe fails to load: never time nothing
+        raise SystemExit(f"garak sent {sent} requests, not {attempts}: see its log")
+    return seconds, sent
 
 
 def main() -> None:
@@ -125,7 +132,11 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-sequential-garak", action="store_true")
+    parser.add_argument("--garak-probes", default="")
     args = parser.parse_args()
+    if args.garak_probes:
+        global GARAK_PROBES
+        GARAK_PROBES = args.garak_probes
     stub = Stub()
     rows: dict[str, list[tuple[float, int]]] = {}
     for _ in range(args.repeat):
