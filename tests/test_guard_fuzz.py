@@ -115,3 +115,50 @@ def test_anonymisation_round_trip_property(parts: list[tuple[str, str]], tail: s
         i, k = i + n, k + 1
     out += stream.close().emit
     assert out == text
+
+
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
+              st.text(max_size=12), st.sampled_from(["block", "redact", "anonymize", "report",
+                                                     "EMAIL", "(a+)+", "*.x.example"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
+policy_keys = st.sampled_from(["version", "defaults", "untrusted_roles", "input", "output",
+                               "stream", "on_error", "proxy", "limits", "pii", "banned",
+                               "action", "threshold", "enabled", "words", "patterns",
+                               "allow_hosts", "entities", "window", "holdback"])
+policies = st.recursive(yaml_values, lambda inner: st.dictionaries(policy_keys, inner,
+                                                                   max_size=5), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(policies)
+def test_policy_loader_raises_only_policy_errors(policy: object) -> None:
+    from dozor.guard import GuardPolicyError, load_policy
+
+    try:
+        load_policy(policy if isinstance(policy, dict) else {"input": policy})
+    except GuardPolicyError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["input", "output"]), st.sampled_from(sorted(SCANNER_MODULES)),
+       st.dictionaries(st.sampled_from(["action", "threshold", "enabled", "words", "topics",
+                                        "patterns", "allow_hosts", "entities", "languages",
+                                        "max_chars", "max_tokens", "max_depth", "ngram",
+                                        "min_ngrams", "canary", "commands", "unknown"]),
+                       yaml_values, max_size=4))
+def test_scanner_settings_raise_only_policy_errors(direction: str, name: str,
+                                                   conf: dict[str, object]) -> None:
+    from dozor.guard import Guard, GuardPolicyError
+
+    try:
+        g = Guard.from_policy({direction: {name: conf}})
+    except GuardPolicyError as exc:
+        assert "\n" not in str(exc)
+        return
+    g.check_input("hello <EMAIL_1> a@b.example.com ![x](http://e.example/?q=1)")
+    g.check_output("hello <EMAIL_1> a@b.example.com ![x](http://e.example/?q=1)")
