@@ -85,9 +85,10 @@ def find_label_issues(labels: Any, probs: Any) -> LabelIssues:
     if p.ndim != 2 or len(y) != len(p):
         raise ValueError("probs must be an (n, k) array for n labels")
     n, k = p.shape
+    if n and (y.min() < 0 or y.max() >= k):
+        raise ValueError(f"labels must be class numbers 0..{k - 1}")
     joint = confident_joint(y, p)
     flagged = np.zeros(n, dtype=bool)
-    counts = np.bincount(y, minlength=k)
     for i in range(k):
         members = np.flatnonzero(y == i)
         if len(members) == 0:
@@ -105,11 +106,8 @@ def find_label_issues(labels: Any, probs: Any) -> LabelIssues:
     predicted = p.argmax(axis=1)
     flagged &= predicted != y
     idx = np.flatnonzero(flagged)
-    self_conf = p[idx, y[idx]]
-    order = np.argsort(self_conf, kind="stable")
-    idx = idx[order]
+    idx = idx[np.argsort(p[idx, y[idx]], kind="stable")]  # least self-confident first
     off = joint.sum() - np.trace(joint)
-    del counts
     return LabelIssues(idx, predicted[idx], p[idx, y[idx]], joint,
                        float(off / max(joint.sum(), 1)))
 
