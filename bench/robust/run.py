@@ -191,6 +191,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results.json"))
     args = ap.parse_args()
     torch.manual_seed(0)
+    if os.environ.get("DOZOR_TORCH_THREADS", "").isdigit():
+        torch.set_num_threads(int(os.environ["DOZOR_TORCH_THREADS"]))
     out: dict = {"torch_threads": torch.get_num_threads(), "load": os.getloadavg()}
     if args.only in (None, "pgd"):
         out["pgd"] = bench_pgd(args.repeats)

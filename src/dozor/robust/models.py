@@ -43,10 +43,12 @@ def accuracy(model: Classifier, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def set_torch_threads() -> int:
-    """Use the CPUs this process may run on (cgroup/affinity aware), at most 16.
+    """Use the CPUs this process may run on (cgroup/affinity aware), at most 16, or
+    $DOZOR_TORCH_THREADS.
 
     torch defaults to the number of physical cores of the host, which oversubscribes a
     container limited to fewer; more than 16 threads does not help models this small.
+    On a busy shared machine, 1 thread avoids OpenMP spin-waiting on descheduled threads.
     """
     import torch
 
@@ -55,6 +57,9 @@ def set_torch_threads() -> int:
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
     n = max(1, min(cpus, 16))
+    env = os.environ.get("DOZOR_TORCH_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        n = int(env)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
