@@ -307,6 +307,14 @@ def test_cli(tmp_path: Path, people: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert r.exit_code == 2 and "same file" in r.output
     r = runner.invoke(app, ["anonymize", str(tmp_path / "none.csv"), str(out)])
     assert r.exit_code == 2 and r.output.count("\n") == 1
+    redact = tmp_path / "redact.yaml"
+    redact.write_text("default: redact\n")
+    monkeypatch.delenv("DOZOR_ANON_KEY", raising=False)
+    r = runner.invoke(app, ["anonymize", str(people), str(tmp_path / "r.csv"), "-p",
+                            str(redact)])
+    assert r.exit_code == 0, r.output  # redact needs no key
+    assert "<EMAIL>" in (tmp_path / "r.csv").read_text()
+    monkeypatch.setenv("DOZOR_ANON_KEY", key.read_text().strip())
     bad = tmp_path / "p.yaml"
     bad.write_text("default: nope\n")
     r = runner.invoke(app, ["anonymize", str(people), str(out), "-p", str(bad)])

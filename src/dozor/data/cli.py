@@ -136,6 +136,7 @@ def anonymize(
     _need_data_extra()
     require("cryptography", "data")
     from dozor.data.anonymize import (
+        AnonKey,
         AnonKeyError,
         PolicyError,
         anonymize_file,
@@ -144,6 +145,7 @@ def anonymize(
         load_policy,
         restore_file,
     )
+    from dozor.data.anonymize.operators import KEYED
 
     if not source.exists():
         raise fail(f"{source}: no such file")
@@ -154,21 +156,25 @@ def anonymize(
     if not target.parent.is_dir():
         raise fail(f"folder {target.parent} does not exist")
     try:
+        policy = load_policy(policy_file)
+        key: AnonKey | None = None
         if create_key:
             if key_file is None:
                 raise fail("--create-key needs --key-file FILE to write the key to")
             key = create_key_file(key_file)
             typer.echo(f"dozor: created key {key_file} (keep it secret and keep it safe)",
                        err=True)
-        else:
+        elif reverse or key_file is not None or policy.operators_used() & KEYED:
+            # redact, mask and generalise need no key; hash, fake, encrypt and --reverse do
             key = load_key(key_file)
-        policy = load_policy(policy_file)
     except (AnonKeyError, PolicyError) as exc:
         raise fail(str(exc)) from None
     total = _rows_hint(source)
     try:
         with _progress("restoring" if reverse else "anonymising", total, progress) as tick:
             if reverse:
+                if key is None:  # not reached: --reverse always loads a key
+                    raise fail("--reverse needs the key")
                 restored = restore_file(source, target, key=key, fmt=fmt, progress=tick)
                 typer.echo(f"restored {restored.restored:,} encrypted values in "
                            f"{restored.rows:,} rows -> {target}")
