@@ -386,3 +386,11 @@ def test_anonymize_on_output_redacts() -> None:
     g = Guard.from_policy({"output": {"pii": {"action": "anonymize"}}})
     r = g.check_output("Write to someone@example.org")
     assert r.text == "Write to [EMAIL REDACTED]"
+
+
+def test_year_ranges_and_private_addresses_are_not_personal_data(guard: Guard) -> None:
+    text = "In 2019-2020 the server at 127.0.0.1 and the router 192.168.1.1 were fine."
+    for r in (guard.check_input(text), guard.check_output(text)):
+        assert r.decision is Decision.ALLOW and r.text == text
+    public = guard.check_output("The attacker came from 203.0.113.9 and 8.8.4.4.")
+    assert "8.8.4.4" not in public.text  # a public address is redacted in answers

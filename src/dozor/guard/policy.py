@@ -26,13 +26,13 @@ input:
   injection: {action: block, threshold: 0.5}
   unicode:   {action: redact, threshold: 0.5}    # strip hidden characters, fold look-alikes
   encoded:   {action: block, threshold: 0.5, max_depth: 2}
-  pii:       {action: anonymize, threshold: 0.5}  # <EMAIL_1> out, the value back in the answer
+  pii:       {action: anonymize, threshold: 0.7}  # <EMAIL_1> out, the value back in the answer
   secrets:   {action: redact, threshold: 0.5}
   banned:    {action: block, words: [], topics: {}, patterns: []}
 output:
   leakage:   {action: block, threshold: 0.5, canary: true, overlap: true, ngram: 8, min_ngrams: 3}
   secrets:   {action: redact, threshold: 0.5}
-  pii:       {action: redact, threshold: 0.5}     # values the user gave are not leaks
+  pii:       {action: redact, threshold: 0.7}     # values the user gave are not leaks
   images:    {action: redact, threshold: 0.5, allow_hosts: []}
   links:     {action: report, threshold: 0.5, allow_hosts: []}
   unicode:   {action: redact, threshold: 0.5}
