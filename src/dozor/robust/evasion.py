@@ -113,7 +113,11 @@ def pgd(model: TorchClassifier, x: np.ndarray, y: np.ndarray, *, eps: float, nor
     bs = batch_size or model.batch_size
     out = np.empty_like(flat)
     loss_fn = torch.nn.CrossEntropyLoss(reduction="sum")
-    for p in model.module.parameters():
+    plain = bool((scale == 1).all() and (mask == 1).all())
+    step_scale = alpha * scale * mask
+    params = list(model.module.parameters())
+    had_grad = [p.requires_grad for p in params]
+    for p in params:
         p.requires_grad_(False)  # gradients w.r.t. inputs only: skip the weight graph
     try:
         for i in range(0, n, bs):
@@ -125,27 +129,34 @@ def pgd(model: TorchClassifier, x: np.ndarray, y: np.ndarray, *, eps: float, nor
                 else:
                     delta = torch.zeros_like(x0)
                 xa = torch.minimum(torch.maximum(x0 + delta * scale, lo), hi)
+                if norm == "inf":
+                    # the L-inf ball intersected with the valid range, once per batch: a step
+                    # is then one clamp, and immutable columns (mask 0) have lo == hi == x0
+                    box_lo = torch.maximum(x0 - eps * scale * mask, lo)
+                    box_hi = torch.minimum(x0 + eps * scale * mask, hi)
             for _ in range(steps):
                 xa.requires_grad_(True)
                 loss = loss_fn(model.module(xa.reshape((len(xa), *model.input_shape))), yt)
                 (grad,) = torch.autograd.grad(loss, xa)
                 with torch.no_grad():
-                    g = grad * scale * mask  # gradient in budget units
                     if norm == "inf":
-                        step = g.sign()
-                    else:
-                        step = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
-                    delta = (xa.detach() - x0) / scale + alpha * step
-                    if norm == "inf":
-                        delta = delta.clamp(-eps, eps)
-                    else:
-                        nrm = delta.norm(dim=1, keepdim=True).clamp_min(1e-12)
-                        delta = delta * torch.clamp(eps / nrm, max=1.0)
-                    xa = torch.minimum(torch.maximum(x0 + delta * scale * mask, lo), hi)
+                        step = grad.sign_() if plain else grad.sign_() * step_scale
+                        xa = torch.minimum(torch.maximum(xa.detach().add_(
+                            step, alpha=alpha if plain else 1.0), box_lo), box_hi)
+                        continue
+                    g = grad if plain else grad * scale * mask  # gradient in budget units
+                    step = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
+                    delta = (xa.detach() - x0) if plain else (xa.detach() - x0) / scale
+                    delta = delta + alpha * step
+                    nrm = delta.norm(dim=1, keepdim=True).clamp_min(1e-12)
+                    delta = delta * torch.clamp(eps / nrm, max=1.0)
+                    if not plain:
+                        delta = delta * scale * mask
+                    xa = torch.minimum(torch.maximum(x0 + delta, lo), hi)
             out[i:i + bs] = xa.detach().numpy()
     finally:
-        for p in model.module.parameters():
-            p.requires_grad_(True)
+        for p, had in zip(params, had_grad, strict=True):
+            p.requires_grad_(had)
     if constraints is not None and (constraints.integer or constraints.categorical):
         out = constraints.project(out, flat, eps, norm).astype(np.float32)
     return out.reshape(x.shape)
