@@ -69,6 +69,9 @@ def _judge(text: str) -> Judged | None:
     if families:
         evidence += "; signatures: " + ", ".join(families[:5])
     details = tuple(("signature", s.id) for s in sigs[:10])
+    window = getattr(result, "window", None)
+    if isinstance(window, tuple) and len(window) == 2 and window != (0, 0):
+        details = (*details, ("window", f"{window[0]}-{window[1]}"))
     return score, evidence, details
 
 
@@ -95,5 +98,10 @@ class Injection(Scanner):
             if judged is None:
                 continue
             score, evidence, details = judged
-            hits.append(Hit("DZ-GRD-001", score, where + evidence, details=details))
+            start = None
+            window = dict(details).get("window")
+            if window and not where and item.view == item.text:
+                start = int(window.split("-")[0])  # where the worst window starts
+            hits.append(Hit("DZ-GRD-001", score, where + evidence, start, start,
+                            details=details))
         return hits
