@@ -243,3 +243,22 @@ def test_cli_serve_with_two_workers_and_redis(upstream: ServerThread, redis_url:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--upstream", "ftp://x"], "must be an http:// or https:// URL"),
+    (["--upstream", "http://x/v1", "--policy", "{policy}"], "input.nope: unknown scanner"),
+    (["--upstream", "http://x/v1", "--policy", "{missing}"], "does not exist"),
+])
+def test_cli_serve_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from dozor.cli import app
+
+    policy = tmp_path / "bad.yaml"
+    policy.write_text("input:\n  nope: {}\n")
+    args = [a.format(policy=policy, missing=tmp_path / "none.yaml") for a in args]
+    result = CliRunner().invoke(app, ["guard", "serve", *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("dozor: error:") and message in lines[0]

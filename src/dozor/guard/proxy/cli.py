@@ -182,12 +182,17 @@ def serve(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a policy the guard rejects: one line, no trace
-        raise fail(f"cannot start the proxy: {str(exc).splitlines()[0] if str(exc) else exc!r}"
-                   ) from None
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        raise fail(f"cannot start the proxy: {(text.splitlines() or [repr(exc)])[0]}") from None
     import uvicorn
 
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
+    if workers > 1 and not config.redis_url and (config.rate_limit.active or any(
+            k.rate_limit and k.rate_limit.active for k in config.keys)):
+        typer.echo(f"dozor: warning: with {workers} workers and no --redis each worker keeps "
+                   "its own rate-limit counters, so a key may get up to "
+                   f"{workers}x its limit", err=True)
     typer.echo(f"dozor guard proxy on http://{host}:{port} -> {config.upstream} "
                f"(workers {workers}, rate limits {'redis' if config.redis_url else 'memory'})",
                err=True)
