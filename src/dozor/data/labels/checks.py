@@ -295,7 +295,12 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     say = stage or (lambda _name: None)
     from dozor.data.labels.balance import balance_shift
     from dozor.data.labels.confident import find_label_issues, out_of_fold_probabilities
-    from dozor.data.labels.duplicates import exact_conflicts, rounded_conflicts, text_conflicts
+    from dozor.data.labels.duplicates import (
+        exact_conflicts,
+        exact_numeric_conflicts,
+        rounded_conflicts,
+        text_conflicts,
+    )
     from dozor.data.labels.outliers import robust_z_outliers
     from dozor.data.labels.triggers import patch_triggers, token_triggers, value_triggers
 
@@ -313,7 +318,10 @@ def check_labels(data: LabelledData, *, against: LabelledData | None = None,
     # duplicates with conflicting labels
     say("duplicates")
     label_list = [names[c] for c in labels.tolist()]
-    exact = exact_conflicts(data.feature_rows(), label_list)
+    if data.numeric is not None and data.texts is None and not data.categorical:
+        exact = exact_numeric_conflicts(data.numeric, label_list)
+    else:
+        exact = exact_conflicts(data.feature_rows(), label_list)
     exact_rows = {frozenset(g.rows) for g in exact}
 
     def rows_of(rows: Sequence[int]) -> list[int]:

@@ -82,9 +82,23 @@ def rounded_conflicts(features: np.ndarray, labels: Sequence[object], *, digits:
         mag = np.where(x == 0, 0, np.floor(np.log10(np.abs(x))))
         scale = 10.0 ** (digits - 1 - mag)
         rounded = np.where(np.isfinite(x), np.round(x * scale) / scale, np.nan)
-    keys = [int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "big")
-            for r in np.ascontiguousarray(rounded)]
-    return _groups(keys, labels, "rounded", max_groups)
+    return _groups(_row_keys(rounded), labels, "rounded", max_groups)
+
+
+def _row_keys(x: np.ndarray) -> list[int]:
+    """One integer per distinct row of a numeric matrix (equal rows, equal keys)."""
+    rows = np.ascontiguousarray(x, dtype=float)
+    if rows.ndim != 2 or rows.shape[1] == 0:
+        return [0] * len(rows)
+    as_void = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, inverse = np.unique(as_void, return_inverse=True)
+    return [int(k) for k in inverse.ravel()]
+
+
+def exact_numeric_conflicts(features: np.ndarray, labels: Sequence[object], *,
+                            max_groups: int = 10_000) -> list[ConflictGroup]:
+    """Identical numeric rows with more than one label (vectorised `exact_conflicts`)."""
+    return _groups(_row_keys(features), labels, "exact", max_groups)
 
 
 _CHUNK_ROWS = 20_000
