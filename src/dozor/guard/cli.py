@@ -176,7 +176,8 @@ def _console(result: object, show_text: bool, notes: list[str]) -> None:
     for reason in result.reasons:
         console.print(f"  - {escape(reason)}")
     for f in result.findings:
-        console.print(f"  {f.rule_id} {escape(f'[{f.severity}]')} {escape(f.title)}: "
+        where = f" at {f.location.offset}" if f.location.offset is not None else ""
+        console.print(f"  {f.rule_id} {escape(f'[{f.severity}]')} {escape(f.title)}{where}: "
                       f"{escape(f.evidence)}")
     if show_text:
         console.print("--- text passed on ---")
