@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -187,7 +188,18 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return status, headers.get("x-dozor-decision", "")
 
 
-async def load(url: str, bodies: list[bytes], concurrency: int,
+_SERIAL = itertools.count()
+"""Prompt variants across the whole run: no two requests ever carry the same prompt."""
+
+
+def request_body(tokens: int) -> bytes:
+    """A chat request whose user prompt no earlier request of this run had."""
+    return json.dumps({"model": "stub-1", "messages": [
+        {"role": "system", "content": "You are a helpful assistant for an operations team."},
+        {"role": "user", "content": make_prompt(tokens, next(_SERIAL))}]}).encode()
+
+
+async def load(url: str, tokens: int, concurrency: int,
                count: int) -> tuple[list[float], dict]:
     """`count` requests by `concurrency` clients, each on its own kept-alive connection.
 
@@ -195,10 +207,12 @@ async def load(url: str, bodies: list[bytes], concurrency: int,
     microseconds per request, so the load generator does not compete for the CPU
     with the servers it measures (httpx costs about 1 ms per request)."""
     host, port = url.removeprefix("http://").split(":")
-    requests = [(f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                 "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
-                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-                for body in bodies]
+
+    def request() -> bytes:
+        body = request_body(tokens)
+        return (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     remaining = count
@@ -209,9 +223,9 @@ async def load(url: str, bodies: list[bytes], concurrency: int,
         try:
             while remaining > 0:
                 remaining -= 1
-                request = requests[remaining % len(requests)]
+                data = request()  # built before the clock starts
                 t = time.perf_counter()
-                status, decision = await _one(reader, writer, request)
+                status, decision = await _one(reader, writer, data)
                 latencies.append(time.perf_counter() - t)
                 tag = f"{status}{'/' + decision if decision else ''}"
                 statuses[tag] = statuses.get(tag, 0) + 1
@@ -231,7 +245,7 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
-def measure(direct: str, proxied: str, body: list[bytes], concurrency: int, count: int,
+def measure(direct: str, proxied: str, body: int, concurrency: int, count: int,
             rounds: int, proxy_pid: int) -> dict[str, Any]:
     per_round = max(concurrency, count // rounds)
     _run(load(direct, body, concurrency, concurrency * 3))  # warm up both paths
@@ -371,10 +385,7 @@ def main() -> None:
 
     levels = [int(c) for c in args.concurrency.split(",")]
     prompt = make_prompt(args.tokens)
-    body = [json.dumps({"model": "stub-1", "messages": [
-        {"role": "system", "content": "You are a helpful assistant for an operations team."},
-        {"role": "user", "content": make_prompt(args.tokens, i)}]}).encode()
-        for i in range(997)]  # a prime number of variants: clients never share a cycle
+    body = args.tokens  # each request builds its own, never-repeated prompt of this size
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
