@@ -43,7 +43,8 @@ class ProxyMetrics:
             "dozor_guard_streams_cut", "Streamed answers stopped by an output check",
             registry=r)
         self.inflight = Gauge(
-            "dozor_guard_inflight_requests", "Requests being handled", registry=r)
+            "dozor_guard_inflight_requests",
+            "Requests being handled (a stream counts until its upstream answers)", registry=r)
         self.log_dropped = Counter(
             "dozor_guard_decision_log_dropped",
             "Decision-log events dropped (store unavailable or queue full)", registry=r)
