@@ -428,3 +428,11 @@ def test_policy_entity_makes_two_tables_agree(tmp_path: Path) -> None:
         {"columns": {"ref": {"op": "hash", "entity": "PHONE"}}}))
     left = read_csv(tmp_path / "a.out.csv")[0]["phone"]
     assert left.startswith("PHONE_") and read_csv(tmp_path / "b.out.csv")[0]["ref"] == left
+
+
+def test_header_only_table_keeps_its_header(tmp_path: Path) -> None:
+    src = tmp_path / "empty.csv"
+    src.write_text("email,n\n")
+    result = anonymize_file(src, tmp_path / "out.csv", key=KEY)
+    assert result.rows == 0 and result.verified
+    assert (tmp_path / "out.csv").read_text().replace('"', "") == "email,n\n"

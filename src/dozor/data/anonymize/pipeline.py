@@ -367,6 +367,10 @@ def anonymize_file(
                 writer.write(new)
                 if progress is not None:
                     progress(batch.num_rows)
+            if target_schema is None:  # no rows: still write the header / schema
+                import pyarrow as pa
+
+                writer.write(pa.RecordBatch.from_pylist([], schema=reader.arrow_schema))
             temp = writer.finish()
             verified: bool | None = None
             leaks = lookalikes = 0
