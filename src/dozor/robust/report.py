@@ -134,19 +134,19 @@ def extraction_findings(r: Any, model_path: str, t: RobustThresholds) -> list[Fi
 def backdoor_findings(r: Any, model_path: str) -> list[Finding]:
     out = []
     for c in r.classes:
-        if c.flagged_cluster is None:
+        if not c.suspect:
             continue
-        n = c.cluster_sizes[c.flagged_cluster]
+        n = round(c.look_alike * c.rows)
         out.append(Finding(
             "DZ-ROB-004",
-            f"suspected backdoor: {n} training rows labelled {c.label} form their own "
-            "activation cluster and look like other classes",
+            f"suspected backdoor: {n} training rows labelled {c.label} look like other "
+            "classes, were learned as this one, and cluster together in activation space",
             Severity.HIGH, Location(model_path),
-            evidence=f"class {c.label}: clusters {c.cluster_sizes}, neighbour-label "
-                     f"agreement {c.agreement[0]:.2f} / {c.agreement[1]:.2f}",
+            evidence=f"class {c.label}: {100 * c.look_alike:.0f}% look-alike rows, "
+                     f"activation cohesion {c.cohesion:.2f}",
             remediation="inspect the suspected rows (JSON report lists their indices), remove "
                         "them and retrain; find where the data came from",
-            confidence=min(1.0, max(0.5, 1.0 - min(c.agreement))),
+            confidence=min(1.0, max(0.5, c.cohesion)),
             taxonomy=("ML10:2023", "ML02:2023", "AML.T0018.000", "AML.T0020"),
             scanner=SCANNER,
             details=(("suspect_class", str(c.label)), ("rows", str(n)))))
