@@ -270,3 +270,22 @@ def test_html_report_renders_in_chromium(tmp_path: Path, digits_model) -> None: 
     assert 'alt="robust accuracy against budget"' in dom
     assert "data:image/png;base64," in dom and "<svg" in dom
     assert "DZ-ROB-001" in dom
+
+
+def test_cli_torch_files(tmp_path: Path, digits_model) -> None:  # type: ignore[no-untyped-def]
+    model, x, y = digits_model
+    scripted = tmp_path / "m_ts.pt"
+    torch.jit.save(torch.jit.script(model.module), str(scripted))
+    state = tmp_path / "m_sd.pt"
+    torch.save(model.module.state_dict(), state)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=x[:100], y=y[:100])
+    out = tmp_path / "r.json"
+    r = _cli(["robust", str(scripted), "--data", str(data), "--label", "y", "--clip", "0,1",
+              "-a", "pgd", "--eps", "0.1", "--steps", "10", "-f", "json", "-o", str(out)])
+    assert r.exit_code == 1, r.output  # accuracy at eps=0.1 is below 50%: DZ-ROB-001
+    doc = json.loads(out.read_text())
+    assert doc["robust"]["robust_accuracy"]["0.1"] < 0.5
+    assert any(f["rule_id"] == "DZ-ROB-001" for f in doc["findings"])
+    r = _cli(["robust", str(state), "--data", str(data), "--label", "y"])
+    assert r.exit_code == 2 and "--arch" in r.output
