@@ -184,10 +184,7 @@ class Proxy:
         if self.config.decision_log:
             store = self._store
             if store is None:
-                from dozor.store import open_store
-
-                store = self._store = await asyncio.to_thread(open_store,
-                                                              self.config.store_url)
+                store = self._store = await _open_store(self.config.store_url)
             self.log = DecisionLog(store, on_drop=self.metrics.log_dropped.inc)
             self.log.start()
 
@@ -232,6 +229,21 @@ class Proxy:
         out.update(headers or {})
         return Response(_dumps(body), status_code=status, media_type="application/json",
                         headers=out)
+
+
+async def _open_store(url: str | None) -> Any:
+    """The decision-log store. Several workers starting at once may race to create its
+    tables in a new SQLite file; the loser retries instead of failing its start-up."""
+    from dozor.store import StoreError, open_store
+
+    for attempt in range(1, 6):
+        try:
+            return await asyncio.to_thread(open_store, url)
+        except StoreError:
+            if attempt == 5:
+                raise
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _api_key(request: Request) -> str | None:
