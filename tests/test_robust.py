@@ -289,3 +289,18 @@ def test_cli_torch_files(tmp_path: Path, digits_model) -> None:  # type: ignore[
     assert any(f["rule_id"] == "DZ-ROB-001" for f in doc["findings"])
     r = _cli(["robust", str(state), "--data", str(data), "--label", "y"])
     assert r.exit_code == 2 and "--arch" in r.output
+
+
+@settings(max_examples=30, deadline=None)
+@given(blob=st.binary(max_size=2000), suffix=st.sampled_from([".npz", ".csv", ".parquet"]))
+def test_data_loader_survives_garbage(blob: bytes, suffix: str) -> None:
+    from dozor.robust.loading import LoadError, load_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"d{suffix}"
+        path.write_bytes(blob)
+        try:
+            x, y, names = load_data(path, "y", max_rows=50)
+        except LoadError:
+            return
+        assert len(x) == len(y) <= 50

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+MAX_NPZ_BYTES = 2 << 30
+
 
 class LoadError(Exception):
     """One sentence saying what could not be read and what to do."""
@@ -57,19 +59,37 @@ def load_data(path: Path, label: str, *, max_rows: int = 100_000
     if not path.is_file():
         raise LoadError(f"data file {path} does not exist")
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            if label not in npz.files:
-                raise LoadError(f"{path} has no array {label!r} (arrays: {', '.join(npz.files)})")
-            keys = [k for k in ("x", "X", "features", "data") if k in npz.files]
-            if not keys:
-                others = [k for k in npz.files if k != label]
-                if not others:
-                    raise LoadError(f"{path} has no feature array besides {label!r}")
-                keys = others[:1]
-            x = np.asarray(npz[keys[0]])[:max_rows]
-            y = np.asarray(npz[label])[:max_rows]
-        names = [f"f{i}" for i in range(int(np.prod(x.shape[1:])))]
-        return x.astype(np.float32), y, names
+        try:
+            return _load_npz(path, label, max_rows)
+        except LoadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zip, header or shape errors of a bad file
+            raise LoadError(f"cannot read {path} as NPZ: {type(exc).__name__}") from None
+    return _load_table(path, label, suffix, max_rows)
+
+
+def _load_npz(path: Path, label: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    if path.stat().st_size > MAX_NPZ_BYTES:
+        raise LoadError(f"{path} is larger than {MAX_NPZ_BYTES >> 20} MiB")
+    with np.load(path, allow_pickle=False) as npz:
+        if label not in npz.files:
+            raise LoadError(f"{path} has no array {label!r} (arrays: {', '.join(npz.files)})")
+        keys = [k for k in ("x", "X", "features", "data") if k in npz.files]
+        if not keys:
+            others = [k for k in npz.files if k != label]
+            if not others:
+                raise LoadError(f"{path} has no feature array besides {label!r}")
+            keys = others[:1]
+        x = np.asarray(npz[keys[0]])[:max_rows]
+        y = np.asarray(npz[label])[:max_rows]
+    if x.ndim < 2 or len(x) != len(y):
+        raise LoadError(f"{path}: features must be 2-D or more with one label per row")
+    names = [f"f{i}" for i in range(int(np.prod(x.shape[1:])))]
+    return x.astype(np.float32), y, names
+
+
+def _load_table(path: Path, label: str, suffix: str, max_rows: int
+                ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     import pandas as pd
 
     try:
@@ -81,8 +101,8 @@ def load_data(path: Path, label: str, *, max_rows: int = 100_000
             raise LoadError(f"{path}: unknown data format; use .csv, .parquet or .npz")
     except ImportError as exc:
         raise LoadError(f"reading {path} needs {exc.name}: pip install pyarrow") from None
-    except (ValueError, OSError) as exc:
-        raise LoadError(f"cannot read {path}: {exc}") from None
+    except (ValueError, OSError, IndexError) as exc:
+        raise LoadError(f"cannot read {path}: {str(exc)[:200]}") from None
     frame = frame.iloc[:max_rows]
     if label not in frame.columns:
         raise LoadError(f"{path} has no column {label!r}")
@@ -110,11 +130,19 @@ def load_model(path: Path, arch: str | None) -> tuple[str, Any]:
         import torch
 
         if _is_torchscript(path):
-            return "torch", torch.jit.load(str(path), map_location="cpu")
+            try:
+                return "torch", torch.jit.load(str(path), map_location="cpu")
+            except Exception as exc:  # noqa: BLE001
+                raise LoadError(f"cannot load {path} as TorchScript: "
+                                f"{type(exc).__name__}") from None
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception:  # not plain tensors: a whole pickled module, scanned clean above
-            obj = torch.load(str(path), map_location="cpu", weights_only=False)
+            try:
+                obj = torch.load(str(path), map_location="cpu", weights_only=False)
+            except Exception as exc:  # noqa: BLE001 - any load error is a bad model file
+                raise LoadError(f"cannot load {path} as a torch model: "
+                                f"{type(exc).__name__}") from None
         if isinstance(obj, torch.nn.Module):
             return "torch", obj
         if isinstance(obj, dict):
