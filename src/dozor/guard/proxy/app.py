@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -187,6 +188,11 @@ class Proxy:
                 store = self._store = await _open_store(self.config.store_url)
             self.log = DecisionLog(store, on_drop=self.metrics.log_dropped.inc)
             self.log.start()
+        # Everything loaded so far (web stack, guard models and word lists) lives as long
+        # as the process: move it out of the collector's view, so a full collection walks
+        # only per-request garbage instead of pausing every request in flight ~15 ms.
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         if self.log is not None:
