@@ -15,9 +15,10 @@ labels (a k-NN vote stands in for Chen et al.'s "model retrained without the clu
 yet the model learned it as this class; and because the model learned one shortcut for
 all of them, such rows sit together in activation space. A class is suspect when at
 least 5 rows (and 2% of the class) are look-alikes learned as the class, and their
-activation-space neighbours are at least 40% look-alikes too (cohesion). Hard natural
+activation-space neighbours are at least 35% look-alikes too (cohesion). Hard natural
 rows of a clean class are few and scattered among their class (cohesion 0.0-0.27 on
-clean digits models; 0.55-0.80 for poison, measured on development seeds 0-2). The
+clean digits models; 0.41-0.80 for poison, measured on development seeds 0-2; the
+threshold sits between). The
 suspected rows are the look-alikes plus the 2-means activation cluster made mostly of
 them.
 
@@ -37,7 +38,7 @@ from dozor.robust.models import TorchClassifier
 
 MAX_AGREEMENT = 0.5
 MIN_ROWS = 5
-MIN_COHESION = 0.4
+MIN_COHESION = 0.35
 
 
 @dataclass(frozen=True)
