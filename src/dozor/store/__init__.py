@@ -134,7 +134,12 @@ class Store:
             self._engine = sa.create_engine(url, **kwargs)
             if url.startswith("sqlite"):
                 sa.event.listen(self._engine, "connect", _sqlite_pragmas)
-            _meta.create_all(self._engine)
+            try:
+                _meta.create_all(self._engine)
+            except sa.exc.OperationalError:
+                # Another process created the tables between our check and our CREATE.
+                time.sleep(0.05)
+                _meta.create_all(self._engine)
         except ImportError as exc:
             raise StoreError(
                 f"the store {_safe_url(url)} needs the database driver {exc.name!r}: "
