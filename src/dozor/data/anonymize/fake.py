@@ -53,11 +53,6 @@ def luhn_check_digit(payload: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def luhn_valid(number: str) -> bool:
-    digits = re.sub(r"\D", "", number)
-    return len(digits) >= 2 and luhn_check_digit(digits[:-1]) == digits[-1]
-
-
 def inn_valid(inn: str) -> bool:
     """Russian taxpayer number (ИНН): 10 digits for organisations, 12 for people."""
     if not inn.isdigit() or len(inn) not in (10, 12):

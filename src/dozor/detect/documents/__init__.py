@@ -58,22 +58,17 @@ def _decode(data: bytes) -> str:
 
 
 def _tag_smuggling(text: str) -> list[HiddenText]:
-    """Runs of Unicode tag characters (invisible; they spell ASCII to a model)."""
-    found: list[HiddenText] = []
-    run: list[str] = []
-    start = 0
-    for i, ch in enumerate(text + "\x00"):
-        cp = ord(ch)
-        if _TAG_START <= cp <= _TAG_END:
-            if not run:
-                start = i
-            if 0xE0020 <= cp <= 0xE007E:
-                run.append(chr(cp - _TAG_START))
-            continue
-        if run and "".join(run).strip():
-            found.append(HiddenText("".join(run), "Unicode tag characters", f"character {start}"))
-        run = []
-    return found
+    """Runs of Unicode tag characters (invisible; they spell ASCII to a model), as the
+    shared Unicode inspector decodes them."""
+    if not any(_TAG_START <= ord(c) <= _TAG_END for c in text):
+        return []
+    from dozor.detect.unicode import inspect_unicode
+
+    return [
+        HiddenText(hit.plain, "Unicode tag characters", f"character {hit.start}")
+        for hit in inspect_unicode(text).hits
+        if hit.kind == "tag" and hit.plain.strip()
+    ]
 
 
 def extract(data: bytes, name: str = "", *, fmt: str | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,20 +49,14 @@ class Detector(Protocol):
 
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
-_TAGS = {cp: cp - 0xE0000 for cp in range(0xE0020, 0xE007F)}
-_INVISIBLE = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD])
 
 
 def normalize(text: str) -> str:
-    """NFKC, tag characters made visible, zero-width removed (dozor.detect.unicode when
-    present, which also folds homoglyphs)."""
-    try:
-        from dozor.detect.unicode import normalize as shared
+    """NFKC, tag characters made visible, zero-width removed, homoglyphs folded: the
+    shared `dozor.detect.unicode.normalize`."""
+    from dozor.detect.unicode import normalize as shared
 
-        return shared(text)
-    except Exception:  # missing, or failed: a shared detector must never stop a run
-        pass
-    return unicodedata.normalize("NFKC", text.translate(_TAGS).translate(_INVISIBLE))
+    return shared(text)
 
 
 _FOLD = str.maketrans({"А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
