@@ -111,9 +111,11 @@ _RU = frozenset(
 """Common Russian words and the words of prompt attacks (used by the Cyrillic rot)."""
 
 
+_VOCAB = _EN | _RU
+
+
 def _known(word: str) -> bool:
-    w = word.lower().strip("'")
-    return w in _EN or w in _RU
+    return word.lower().strip("'") in _VOCAB
 
 
 # --- rot13 ------------------------------------------------------------------------------
@@ -139,8 +141,15 @@ def _rot_spans(text: str, run_re: re.Pattern[str], word_re: re.Pattern[str],
                table: dict[int, int]) -> list[tuple[int, int]]:
     """Runs of words that are unknown as written and known after rotation."""
     out: list[tuple[int, int]] = []
-    distinct = {w.lower() for w in word_re.findall(text)}
-    if not any(len(w) > 2 and not _known(w) and _known(w.translate(table)) for w in distinct):
+    # The common case, ordinary prose, is settled with set operations in C: no word
+    # that is unknown as written becomes a known word when rotated.
+    words = set(word_re.findall(text.lower()))
+    quoted = {w for w in words if "'" in w}
+    if quoted:
+        words = (words - quoted) | {w.strip("'") for w in quoted}
+    unknown = words - _VOCAB
+    rotated = {w.translate(table) for w in unknown if len(w) > 2}
+    if rotated.isdisjoint(_VOCAB):
         return out
     for run in run_re.finditer(text):
         words = list(word_re.finditer(run.group()))
@@ -196,6 +205,8 @@ def _deleet(token: str) -> str | None:
 
 
 def _has_leet(text: str) -> bool:
+    if _LEET_ADJACENT.search(text) is None:
+        return False
     for n, m in enumerate(_LEET_HINT.finditer(text)):
         if n >= 10_000:
             return True
@@ -256,6 +267,12 @@ _HEX_HINT = re.compile(
     r"|[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}"
 )
 """A cheap test for any hex form; `_HEX` runs only when it matches."""
+_LEET_ADJACENT = re.compile(r"[A-Za-z][0-9@$|+]|[0-9@$!|+][A-Za-z]")
+"""A letter next to a leet character: every leetspeak word has one. The pattern starts
+with a character class, so the regex engine skips ahead quickly: ordinary prose is
+settled by this search alone."""
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
+_HEX_SPACED = re.compile(r"[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}")
 _LEET_HINT = re.compile(
     r"(?<![A-Za-z0-9@$!|+/=_-])[A-Za-z0-9@$!|+]*"
     r"(?:[A-Za-z][0-9@$|+]|[0-9@$!|+][A-Za-z])[A-Za-z0-9@$!|+]*"
@@ -328,6 +345,13 @@ def _url_text(token: str) -> str | None:
     return decoded if printable >= 0.95 * len(decoded) else None
 
 
+def _hex_hint(text: str) -> bool:
+    """Whether `text` may hold a hex span (`_HEX_HINT`, tried as separate searches:
+    each starts with a literal or a character class, which the engine scans for fast)."""
+    return ("\\x" in text or "0x" in text or _HEX_RUN.search(text) is not None
+            or _HEX_SPACED.search(text) is not None)
+
+
 # --- the entry point --------------------------------------------------------------------
 
 
@@ -339,7 +363,7 @@ def _level(text: str) -> list[DecodedSpan]:
             decoded = _url_text(m.group())
             if decoded is not None:
                 found.append(DecodedSpan(m.start(), m.end(), "url", decoded))
-    for m in _HEX.finditer(text) if _HEX_HINT.search(text) else ():
+    for m in _HEX.finditer(text) if _hex_hint(text) else ():
         decoded = _hex_text(m.group())
         if decoded is not None:
             found.append(DecodedSpan(m.start(), m.end(), "hex", decoded))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from itertools import repeat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -135,29 +136,29 @@ _SEP = r"(?:[ \u00a0]?[\-.\u2013][ \u00a0]?|[ \u00a0])"
 _GROUP = r"(?:\(\d{1,5}\)|\d++)"
 
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (
-    ("@", r"(?P<email>(?<![\w.%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}+@"
+    ("email", r"(?P<email>(?<![\w.%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}+@"
           r"(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w\-]))"),
-    (".", r"(?P<url>\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]{2,2000}"
+    ("url", r"(?P<url>\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]{2,2000}"
           r"|(?<![@\w.\-])(?:[a-z0-9][a-z0-9\-]{0,62}+\.){1,4}(?:" + _TLDS + r")\b"
           r"(?!\.\w|@|-)(?:/[^\s<>\"'`]{0,2000})?)"),
-    ("0", r"(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w))"),
-    (":", r"(?P<ipv6>(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
+    ("ipv4", r"(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w))"),
+    ("ipv6", r"(?P<ipv6>(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
           r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.]))"),
-    ("0", r"(?P<date>(?<![\w.,/\-])(?:\d{4}[\-./]\d{1,2}[\-./]\d{1,2}"
+    ("date", r"(?P<date>(?<![\w.,/\-])(?:\d{4}[\-./]\d{1,2}[\-./]\d{1,2}"
           r"|\d{1,2}[\-./]\d{1,2}[\-./](?:\d{4}|\d{2})"
           r"|\d{1,2}(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?i:" + _MONTHS_EN + r")\.?,?[ \u00a0]+"
           r"\d{4}"
           r"|(?i:" + _MONTHS_EN + r")\.?[ \u00a0]+\d{1,2}(?:st|nd|rd|th)?,?[ \u00a0]+\d{4}"
           r"|\d{1,2}[ \u00a0]+(?i:" + _MONTHS_RU + r")[ \u00a0]+\d{4}(?:[ \u00a0]?г\.?)?)"
           r"(?![\w/]|[\-.]\d))"),
-    ("0", r"(?P<iban>\b(?i:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?)\b)"),
-    ("0", r"(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
+    ("iban", r"(?P<iban>\b(?i:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?)\b)"),
+    ("passport", r"(?P<passport>(?i:серия|серии|series)[ \u00a0:]*\d{2}[ ]?\d{2}[ \u00a0,]*"
           r"(?:(?i:номер|№|no\.?|number|n)[ \u00a0:]*)?\d{6}(?!\d))"),
-    ("0", r"(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
+    ("num", r"(?P<num>(?<![\w.,+\-/])(?:\+[ \u00a0]?)?" + _GROUP + r"(?:" + _SEP + r"?" + _GROUP
           + r"){0,9}+(?:[ ]?(?:x|ext\.?|доб\.?)[ ]?\d{1,6})?(?![\w@]|[.,]\d))"),
 )
-"""The shaped recognisers in priority order, each with the character its matches need
-("0": a digit): a text without an "@" is not searched for emails, and so on."""
+"""The shaped recognisers in priority order, by name. `_triggers` decides which of them
+a text needs (no "@": no emails, and so on), and only those are searched."""
 _COMBINED = re.compile("|".join(alt for _, alt in _ALTERNATIVES))
 
 
@@ -167,9 +168,57 @@ def _combined_for(needs: frozenset[str]) -> re.Pattern[str]:
     return re.compile("|".join(alt for need, alt in _ALTERNATIVES if need in needs))
 
 
+_TLD_DOT = re.compile(r"\.(?:" + _TLDS + r")\b")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_DIGIT_MONTH = re.compile(r"\d(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?:" + _MONTHS_EN + "|"
+                          + _MONTHS_RU + ")")
+_MONTH_DIGIT = re.compile(r"(?:" + _MONTHS_EN + "|" + _MONTHS_RU + r")\.?[ \u00a0]+\d")
+"""Month-name dates, searched in the lower-cased text: a case-insensitive alternation
+of words costs Python's engine about ten times more."""
+_MIN_NUM_DIGITS = 7
+"""`_classify` wants at least this many digits: shorter runs ("item 12", "2 of 3") are
+no identifier or phone number."""
+
+
 def _triggers(text: str, has_digit: bool) -> frozenset[str]:
-    return frozenset(c for c, present in (("@", "@" in text), (".", "." in text),
-                                           (":", ":" in text), ("0", has_digit)) if present)
+    """The alternatives of `_ALTERNATIVES` that can match in `text`.
+
+    Each test is a necessary condition of its expression, checked with substring
+    searches and one pass over the runs of digits: much cheaper than trying every
+    alternative at every position of a long prompt (a 4,000-character prompt of prose
+    with a few numbers in it is settled here). Leaving out an alternative that cannot
+    match changes no result; leaving out `num` when no run of digit groups holds
+    `_MIN_NUM_DIGITS` digits drops only matches `_classify` would reject."""
+    needs: set[str] = set()
+    if "@" in text:
+        needs.add("email")
+    if "://" in text or "www." in text or _TLD_DOT.search(text):
+        needs.add("url")
+    if ":" in text and _IPV6_HINT.search(text):
+        needs.add("ipv6")
+    if not has_digit:
+        return frozenset(needs)
+    cluster = 0  # digits in the current run of digit groups (gaps of up to 4 characters)
+    last_end = -10
+    for m in _DIGIT_RUN.finditer(text):
+        s, e = m.span()
+        if s - last_end <= 4:
+            cluster += e - s
+        else:
+            cluster = e - s
+        if cluster >= _MIN_NUM_DIGITS:
+            needs.add("num")
+        if e < len(text) and text[e] in "-./\u2013" and text[e + 1: e + 2].isdigit():
+            needs.update(("ipv4", "date"))  # 1.2.3.4, 2020-01-31, 31.01.2020
+        if s >= 2 and e - s >= 2 and text[s - 2: s].isalpha():
+            needs.add("iban")
+        last_end = e
+    low = text.lower()
+    if "date" not in needs and (_DIGIT_MONTH.search(low) or _MONTH_DIGIT.search(low)):
+        needs.add("date")  # "5 May 2020", "May 5th, 2020", "5 мая 2020 г."
+    if "сери" in low or "series" in low:
+        needs.add("passport")
+    return frozenset(needs)
 
 
 def _date_ok(value: str) -> bool:
@@ -610,6 +659,7 @@ def find_pii(
 
 
 _ALL = frozenset(ENTITIES)
+_DIGITS = "0123456789"
 _DIGIT = re.compile(r"\d")
 _WORDISH = re.compile(r"[^\W\d_]{2}")
 _LATIN_NAME = re.compile(f"[A-ZÀ-ÖØ-ÞĀ-Ž][{_LOW}]")
@@ -658,7 +708,10 @@ def _combined(text: str, wanted: frozenset[str], extra: str, has_digit: bool = T
             ds = s + (digit.start() if digit else 0)
             out.append((ds, e, RU_PASSPORT, 0.95))
         elif kind == "num" and wanted & _WANTS_NUMERIC:
-            out.extend(_classify_run(text, s, e, extra))
+            if e - s >= 7 and sum(map(text.count, _DIGITS, repeat(s), repeat(e))) >= 7:
+                # shorter runs ("item 12", "2 of 3") are no identifier or phone number:
+                # `_classify` wants at least 7 digits, in the whole run or a part of it
+                out.extend(_classify_run(text, s, e, extra))
     return out
 
 
