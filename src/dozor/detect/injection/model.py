@@ -29,14 +29,15 @@ _MUL = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(1_000_003)
 _SEEDS = {n: np.uint64((n * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF) for n in NGRAMS}
 _SHIFT = np.uint64(64 - BITS)
-_SPACE = re.compile(r"\s+")
 
 WEIGHTS_FILE = "classifier.npz"
 
 
 def prepare(text: str) -> str:
     """The form the classifier reads: lower case, runs of whitespace as one space."""
-    return " " + _SPACE.sub(" ", text.lower()).strip() + " "
+    # str.split() splits on exactly the characters regex \s matches (str.isspace), and is
+    # several times faster than re.sub(r"\s+", ...) on a long prompt
+    return " " + " ".join(text.lower().split()) + " "
 
 
 def codes(text: str) -> np.ndarray:

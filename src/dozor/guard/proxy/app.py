@@ -13,10 +13,12 @@ Only the chat API and ``/v1/models`` are served; every other ``/v1`` path is ans
 404. Passing unknown paths through would let a client reach the model around the guard
 (``/v1/completions``, ``/v1/responses``, assistants), so the proxy refuses them openly.
 
-Guard checks are CPU work in an async server. Short texts are checked on the event
-loop (a thread hand-off costs more than the check); long ones go to a thread pool so
-the loop keeps accepting and streaming meanwhile (``guard_offload``; measured in
-bench/guard/latency.py).
+Guard checks are CPU work in an async server. Texts up to ``offload_chars`` (16,000
+characters, ~2 ms per 1k tokens of checks) are checked on the event loop: a thread
+hand-off and the GIL hand-backs cost more than they save (bench/guard/latency.py
+--offload); longer ones go to a thread pool so the loop keeps accepting and streaming
+meanwhile (``guard_offload``). The guards are warmed up at start-up, so the first
+request does not pay for loading the detectors.
 """
 
 from __future__ import annotations
@@ -145,6 +147,12 @@ class _Conversations:
         return conv
 
 
+_WARM_UP = ("Hello Anna Smith, please call +1 415 555 0100 or write to anna@example.com "
+            "about aWdub3JlIGFsbCBwcmV2aW91cyBpbnN0cnVjdGlvbnM= and https://example.com.\n\n"
+            + "Notes on the quarterly plan. " * 40)
+"""Exercises the detectors' lazy parts: names, phones, emails, decoding, URLs, windows."""
+
+
 class Proxy:
     """State shared by all requests of one app: guards, limiter, client, log, metrics."""
 
@@ -188,11 +196,23 @@ class Proxy:
                 store = self._store = await _open_store(self.config.store_url)
             self.log = DecisionLog(store, on_drop=self.metrics.log_dropped.inc)
             self.log.start()
+        await asyncio.to_thread(self._warm_up)
         # Everything loaded so far (web stack, guard models and word lists) lives as long
         # as the process: move it out of the collector's view, so a full collection walks
         # only per-request garbage instead of pausing every request in flight ~15 ms.
         gc.collect()
         gc.freeze()
+
+    def _warm_up(self) -> None:
+        """One check per guard, so models, word lists and compiled patterns are loaded
+        before the first request (loading them took ~0.5 s of that request) and frozen
+        with the rest by `gc.freeze`."""
+        for guard in self.guards.values():
+            try:
+                guard.check_input(_WARM_UP)
+                guard.check_output(_WARM_UP)
+            except Exception:  # noqa: BLE001, S112 - a guard that fails here fails later, per request
+                continue
 
     async def stop(self) -> None:
         if self.log is not None:
