@@ -318,7 +318,7 @@ def find_signatures(text: str) -> list[SignatureHit]:
     low = text.lower()  # (when lower() changes the length, _search reads the whole text)
     hits: list[SignatureHit] = []
     for sig in SIGNATURES:
-        if sig.anchors and not any(a in low for a in sig.anchors):
+        if sig.anchors and not any(map(low.__contains__, sig.anchors)):
             continue
         m = _search(sig, text, low)
         if m is None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from itertools import repeat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import repeat
 
 from dozor.detect.pii.validators import (
     card_brand,
