@@ -125,3 +125,20 @@ def test_hints_only_skip_decoders_that_find_nothing(text: str) -> None:
         assert fast == encodings._level(text)
     finally:
         encodings._hints = original
+
+
+_ROT_WORDS = st.sampled_from(["ignore", "previous", "instructions", "vtaber", "cerivbhf",
+                              "gur", "the", "'fnl'", "don't", "qba'g", "ab", "of", "bs",
+                              "HELLO", "uryyb", "x", "-", ",", "!", "7", "'", "qzy", "grep"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ROT_WORDS, min_size=0, max_size=30), st.sampled_from([" ", "", ", ", "'"]))
+def test_rot13_prefilter_fast_path_agrees_with_the_general_one(words: list[str],
+                                                               sep: str) -> None:
+    from dozor.detect import encodings
+
+    text = sep.join(words)
+    general = dict(encodings._ROT13)  # another table object: the general path
+    assert encodings._may_rotate(text, encodings._LATIN_WORD, encodings._ROT13) == \
+        encodings._may_rotate(text, encodings._LATIN_WORD, general)

@@ -137,19 +137,40 @@ _CYR_RUN = re.compile(r"[а-яА-Я]+(?:[ \t,;:\"()-]+[а-яА-Я]+){1,}")
 _CYR_WORD = re.compile(r"[а-яА-Я]+")
 
 
-def _rot_spans(text: str, run_re: re.Pattern[str], word_re: re.Pattern[str],
-               table: dict[int, int]) -> list[tuple[int, int]]:
-    """Runs of words that are unknown as written and known after rotation."""
-    out: list[tuple[int, int]] = []
-    # The common case, ordinary prose, is settled with set operations in C: no word
-    # that is unknown as written becomes a known word when rotated.
-    words = set(word_re.findall(text.lower()))
+_ROT13_BYTES = bytes(
+    (c + 13 - 26 if c + 13 > 122 else c + 13) if 97 <= c <= 122 else
+    (c if c == 39 else 32) for c in range(256))
+"""For ASCII text already lower-cased: rot13 of the letters, "'" kept, every other byte
+a space (the separators of `_LATIN_WORD`)."""
+
+
+def _may_rotate(text: str, word_re: re.Pattern[str], table: dict[int, int]) -> bool:
+    """Whether some word of `text`, unknown as written (and longer than two letters),
+    is a known word when rotated: otherwise `_rot_spans` has nothing to find.
+
+    The common case, ordinary prose, is settled with set operations in C. For ASCII
+    text and rot13 the text is rotated whole by `bytes.translate` and split, and only
+    the few rotated words that are known words are looked at one by one."""
+    low = text.lower()
+    if table is _ROT13 and low.isascii():
+        rotated = set(low.encode("ascii").translate(_ROT13_BYTES).decode("ascii").split())
+        if "'" in low:
+            rotated = {w.strip("'") for w in rotated}
+        return any(len(w) > 2 and w.translate(table) not in _VOCAB
+                   for w in rotated & _VOCAB)
+    words = set(word_re.findall(low))
     quoted = {w for w in words if "'" in w}
     if quoted:
         words = (words - quoted) | {w.strip("'") for w in quoted}
     unknown = words - _VOCAB
-    rotated = {w.translate(table) for w in unknown if len(w) > 2}
-    if rotated.isdisjoint(_VOCAB):
+    return not {w.translate(table) for w in unknown if len(w) > 2}.isdisjoint(_VOCAB)
+
+
+def _rot_spans(text: str, run_re: re.Pattern[str], word_re: re.Pattern[str],
+               table: dict[int, int]) -> list[tuple[int, int]]:
+    """Runs of words that are unknown as written and known after rotation."""
+    out: list[tuple[int, int]] = []
+    if not _may_rotate(text, word_re, table):
         return out
     for run in run_re.finditer(text):
         words = list(word_re.finditer(run.group()))
