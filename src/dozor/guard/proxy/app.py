@@ -32,7 +32,7 @@ import os
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -301,7 +301,7 @@ class _Turn:
     __slots__ = ("request_id", "key_name", "digest", "conv_id", "model", "stream",
                  "decision", "input_decision", "output_decision", "rules", "reasons",
                  "scores", "status", "guard_s", "upstream_s", "prompt", "prompt_text",
-                 "prompt_tokens", "completion_tokens", "started")
+                 "prompt_tokens", "completion_tokens", "started", "streaming")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -310,6 +310,8 @@ class _Turn:
         self.conv_id: str | None = None
         self.model = ""
         self.stream = False
+        self.streaming = False
+        """True once the answer's stream body has started (see `_ClosingStream`)."""
         self.decision = _ALLOW
         self.input_decision = ""
         self.output_decision = ""
@@ -605,10 +607,20 @@ async def _chat(proxy: Proxy, request: Request) -> Response:
                                                                "application/json")))
     if turn.stream:
         passed.update({"cache-control": "no-cache", "x-accel-buffering": "no"})
-        return StreamingResponse(
+
+        async def unstarted() -> None:
+            if turn.streaming:
+                return  # the stream's own `finally` closed the upstream and logged
+            await upstream.close()
+            turn.decision = "client_closed"
+            turn.upstream_s = time.perf_counter() - t1
+            finish(Response(status_code=499))
+
+        return _ClosingStream(
             _stream(proxy, turn, guard, conversation, upstream, t1, limit,
                     key_policy is not None),
-            status_code=200, media_type="text/event-stream", headers=passed)
+            on_exit=unstarted, status_code=200, media_type="text/event-stream",
+            headers=passed)
 
     turn.upstream_s = time.perf_counter() - t1
     metrics.upstream_seconds.observe(turn.upstream_s)
@@ -682,10 +694,29 @@ def _record(proxy: Proxy, turn: _Turn) -> None:
         proxy.log.record(turn.event(proxy.config.log_prompts))
 
 
+class _ClosingStream(StreamingResponse):
+    """A streaming answer that runs `on_exit` however it ends. A client that goes away
+    before the first byte means the body generator never starts, so its ``finally``
+    (which closes the upstream stream and logs the decision) would never run and the
+    upstream connection would wait for the garbage collector; `on_exit` does both."""
+
+    def __init__(self, content: AsyncIterator[bytes], *,
+                 on_exit: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._on_exit = on_exit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._on_exit()
+
+
 async def _stream(proxy: Proxy, turn: _Turn, guard: Any, conversation: Any,
                   upstream: UpstreamResponse, t1: float, limit: Any,
                   listed: bool) -> AsyncIterator[bytes]:
     """Upstream SSE chunks with each choice's text passed through an output stream."""
+    turn.streaming = True
     metrics = proxy.metrics
     streams: dict[int, Any] = {}
     closed: set[int] = set()
