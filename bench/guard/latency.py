@@ -18,6 +18,7 @@ from the checks'.
     .venv/bin/python bench/guard/latency.py                 # the full run (~3 min)
     .venv/bin/python bench/guard/latency.py --quick         # fewer requests
     .venv/bin/python bench/guard/latency.py --offload --null-guard
+    .venv/bin/python bench/guard/latency.py --concurrency 10 --repeat 5   # medians
 
 Results: a Markdown table on stdout and bench/guard/latency-results.json.
 """
@@ -31,6 +32,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -366,6 +368,9 @@ def main() -> None:
     parser.add_argument("--null-guard", action="store_true",
                         help="also run a proxy whose guard does nothing")
     parser.add_argument("--no-library", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure the real proxy this many times, each with a fresh "
+                             "proxy process; the summary gives the median over runs")
     parser.add_argument("--workers", type=int, default=1,
                         help="proxy worker processes (dozor guard serve --workers)")
     parser.add_argument("--client", choices=("aiohttp", "httpx"), default=None,
@@ -405,12 +410,13 @@ def main() -> None:
             base = 120 if args.quick else 400
             return max(base, c * (8 if args.quick else 30))
 
-        if not args.no_real:
+        for run in range(0 if args.no_real else args.repeat):
             proxy, proxy_url = start_proxy(stub_url, store, workers=args.workers,
                                            client=args.client)
             procs.append(proxy)
             for c in levels:
                 row = measure(stub_url, proxy_url, body, c, count_for(c), args.rounds, proxy.pid)
+                row["run"] = run + 1
                 print(json.dumps(row), file=sys.stderr)
                 results["proxy"].append(row)
             stop(proxy)
@@ -464,6 +470,21 @@ def render(results: dict[str, Any]) -> str:
                 f"| {r['overhead_p50_ms']:+.1f} | {r['overhead_p99_ms']:+.1f} | "
                 f"{r['proxy_cpu_ms_per_request']:.2f} | "
                 f"{', '.join(f'{k}: {v}' for k, v in sorted(r['proxy_status'].items()))} |")
+    if len({r.get("run", 1) for r in results["proxy"]}) > 1:
+        lines += ["", f"Median over {len({r['run'] for r in results['proxy']})} runs "
+                  "(overhead p50 / p99 ms, CPU ms per request; each run's values in brackets):",
+                  "", "| clients | overhead p50 | overhead p99 | CPU ms/request |",
+                  "| --- | --- | --- | --- |"]
+        for c in sorted({r["concurrency"] for r in results["proxy"]}):
+            rows = [r for r in results["proxy"] if r["concurrency"] == c]
+
+            def cell(key: str, rows: list[dict[str, Any]] = rows) -> str:
+                values = [r[key] for r in rows]
+                return (f"{statistics.median(values):+.1f} ["
+                        + ", ".join(f"{v:+.1f}" for v in values) + "]")
+            cpu = statistics.median(r["proxy_cpu_ms_per_request"] for r in rows)
+            lines.append(f"| {c} | {cell('overhead_p50_ms')} | {cell('overhead_p99_ms')} | "
+                         f"{cpu:.2f} |")
     if "library" in results:
         lines += ["", "| library call | chars | decision | p50 ms | p99 ms | CPU ms (mean) |",
                   "| --- | --- | --- | --- | --- | --- |"]
