@@ -37,6 +37,10 @@ class Signature:
     anchors: tuple[str, ...] = ()
     """Lower-case substrings of which one must occur for the pattern to be tried (a fast
     pre-filter: a plain substring search is far cheaper than a regular expression)."""
+    also: tuple[tuple[str, ...], ...] = ()
+    """More groups of lower-case substrings, each of which the pattern also needs one of
+    (a second and third necessary word, for patterns whose first one is a common word
+    like "post" or "follow")."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,19 @@ _AUTH = "dozor authored (Russian phrasings of the same family)"
 
 def _sig(id_: str, family: str, lang: str, weight: float, source: str, rx: str) -> Signature:
     return Signature(id_, family, lang, weight, source, re.compile(rx, _F),
-                     ANCHORS[id_])
+                     ANCHORS[id_], ALSO.get(id_, ()))
+
+
+ALSO: dict[str, tuple[tuple[str, ...], ...]] = {
+    # each group is a necessary part of the pattern too (checked on the lower-cased text)
+    "EN-OVERRIDE-2": (("instruction", "rule", "guideline", "directive", "prompt", "command",
+                       "order", "programming", "constraint", "restriction", "polic",
+                       "safeguard", "guardrail"),),
+    "EN-OVERRIDE-4": (("previous", "prior", "above", "earlier"),
+                      ("instructions", "rules", "prompt")),
+    "EN-EXFIL-3": (("conversation", "chat", "system", "credential", "password", "api"),
+                   ("http", "@")),
+}
 
 
 ANCHORS: dict[str, tuple[str, ...]] = {
@@ -332,6 +348,8 @@ def find_signatures(text: str) -> list[SignatureHit]:
     for sig in SIGNATURES:
         anchors = _ascii_anchors(sig) if ascii_only else sig.anchors
         if sig.anchors and not any(map(low.__contains__, anchors)):
+            continue
+        if sig.also and not all(any(map(low.__contains__, group)) for group in sig.also):
             continue
         m = _search(sig, text, low)
         if m is None:
