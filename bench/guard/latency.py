@@ -201,6 +201,14 @@ def request_body(tokens: int) -> bytes:
         {"role": "user", "content": make_prompt(tokens, next(_SERIAL))}]}).encode()
 
 
+ARRIVALS = "burst"
+"""How the clients of a phase start (set by --arrivals): ``burst``, all at the same moment
+(the worst case: the proxy checks N prompts back to back, and every phase starts so);
+``spread``, client i first sends one untimed request on its new connection, then waits
+i/N of the upstream delay, so requests arrive evenly, as from independent users."""
+SPREAD_DELAY = 0.05
+
+
 async def load(url: str, tokens: int, concurrency: int,
                count: int) -> tuple[list[float], dict]:
     """`count` requests by `concurrency` clients, each on its own kept-alive connection.
@@ -219,10 +227,13 @@ async def load(url: str, tokens: int, concurrency: int,
     statuses: dict[str, int] = {}
     remaining = count
 
-    async def worker() -> None:
+    async def worker(i: int) -> None:
         nonlocal remaining
         reader, writer = await asyncio.open_connection(host, int(port), limit=1 << 22)
         try:
+            if ARRIVALS == "spread":
+                await _one(reader, writer, request())  # untimed: the connection's first
+                await asyncio.sleep(SPREAD_DELAY * i / concurrency)
             while remaining > 0:
                 remaining -= 1
                 data = request()  # built before the clock starts
@@ -234,7 +245,7 @@ async def load(url: str, tokens: int, concurrency: int,
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
     return latencies, statuses
 
 
@@ -368,6 +379,10 @@ def main() -> None:
     parser.add_argument("--null-guard", action="store_true",
                         help="also run a proxy whose guard does nothing")
     parser.add_argument("--no-library", action="store_true")
+    parser.add_argument("--arrivals", choices=("burst", "spread"), default="burst",
+                        help="burst: every phase's clients start at the same moment (worst "
+                             "case); spread: each client warms its connection, then they "
+                             "start evenly over one upstream delay")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure the real proxy this many times, each with a fresh "
                              "proxy process; the summary gives the median over runs")
@@ -388,6 +403,8 @@ def main() -> None:
         serve_null_proxy(args)
         return
 
+    global ARRIVALS, SPREAD_DELAY  # noqa: PLW0603 - the load generator's settings
+    ARRIVALS, SPREAD_DELAY = args.arrivals, args.delay_ms / 1000
     levels = [int(c) for c in args.concurrency.split(",")]
     prompt = make_prompt(args.tokens)
     body = args.tokens  # each request builds its own, never-repeated prompt of this size
@@ -396,7 +413,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
                    f"{platform.python_version()}",
         "load_before": [round(x, 2) for x in os.getloadavg()],
-        "delay_ms": args.delay_ms, "workers": args.workers,
+        "delay_ms": args.delay_ms, "workers": args.workers, "arrivals": args.arrivals,
         "client": args.client or "default", "prompt_chars": len(prompt),
         "prompt_tokens": args.tokens,
         "proxy": [], "offload": [], "null_guard": [],
