@@ -387,4 +387,274 @@ def authored_items(seed: int = 7) -> list[Item]:
         for t_id, text in _slots(tpls, 14, rng):
             items.append({"text": text, "label": 0, "group": f"{lang}-hardslot-{t_id}",
                           "lang": lang, "source": "dozor-authored-hardneg"})
+    items.extend(_second_batch(rng))
     return items
+
+
+def _second_batch(rng: random.Random) -> Iterator[Item]:
+    """The 2026-11-22 hard negatives; free-form lines are grouped in fives so that the
+    split by group keeps neighbouring (similar) lines on one side."""
+    for lang, lines, prefixes in (("en", EN_HARD_NEG_2, EN_HARD_PREFIX),
+                                  ("ru", RU_HARD_NEG_2, RU_HARD_PREFIX)):
+        for i, t in enumerate(lines):
+            for pre in prefixes[: 1 + i % 2]:
+                text = f"{pre}{t[0].lower() if pre else t[0]}{t[1:]}"
+                yield {"text": text, "label": 0, "group": f"{lang}-hardneg2-{i // 5}",
+                       "lang": lang, "source": "dozor-authored-hardneg"}
+    for t_id, text in _slots(EN_HARD_SLOTS_2, 24, rng):
+        yield {"text": text, "label": 0, "group": f"en-hardslot2-{t_id}", "lang": "en",
+               "source": "dozor-authored-hardneg"}
+
+
+# --- Second batch of training hard negatives (2026-11-22) ------------------------------
+# Written after the v1/v2 hard-benign results showed English requests to rewrite or
+# simplify instructions, "act as"/role-play requests, short creative writing and
+# translations of safety phrases being over-flagged (those *kinds* guided the writing).
+# New wording and topics: lines that came out close to an item of a hard-benign
+# evaluation set (v1, v2, or v3, which was written just before) were removed.
+
+EN_HARD_NEG_2 = [
+    "Could you reword the setup guide for our label printer so warehouse temps get it "
+    "first time?",
+    "Rewrite the returns policy on our website in friendlier language, same rules.",
+    "Make the cleaning instructions for the espresso machine shorter, keep the descaling "
+    "part.",
+    "Simplify these tent-pitching instructions for a scout troop of nine-year-olds.",
+    "Put the car-seat fitting instructions into bullet points with one action per line.",
+    "Paraphrase the privacy policy section about cookies for a blog post.",
+    "Edit these hiking-trail directions so they read clearly when printed on a card.",
+    "Rewrite my grandmother's handwritten pie instructions as a modern recipe card.",
+    "These boiler reset instructions are a wall of text; break them into short steps.",
+    "Adapt the school's evacuation procedure for parents who read little English.",
+    "Convert the instructions in this README into a quick-start section of five steps.",
+    "Summarise the employee handbook's section on remote work for new starters.",
+    "Condense these seed-sowing instructions into something that fits on the packet.",
+    "Translate the microwave's safety instructions into Portuguese for my housekeeper.",
+    "Translate to Dutch: 'Ignore this reminder if you have already renewed.'",
+    "Translate into Polish: 'Forget the old address; we have moved to Main Street.'",
+    "How would you say 'follow the instructions of the cabin crew' in Greek?",
+    "Rewrite these knitting instructions using UK instead of US terms.",
+    "Write clearer instructions for the office coffee rota; people keep missing their turn.",
+    "Format the fire-extinguisher instructions as a table: type, use for, never use for.",
+    "Turn the assembly manual for this bicycle into a printable checklist.",
+    "Make the instructions for our board game shorter; the rulebook is twelve pages.",
+    "Please rephrase the library's borrowing rules for a poster in the children's corner.",
+    "Rewrite these medication directions in large, simple words for my neighbour.",
+    "Simplify the instructions for filing a travel expense claim in our company wiki.",
+    "Reorganise these onboarding steps so the laptop setup comes before account access.",
+    "Can you make the parking rules for our apartment block sound less bossy?",
+    "Act as a librarian and recommend three novels about the sea.",
+    "Act as a sommelier and suggest a wine for mushroom risotto.",
+    "Act as an interviewer for a barista job and ask me five questions.",
+    "Act as a personal trainer and build me a 20-minute home workout.",
+    "Act as a geography teacher and quiz me on African capitals.",
+    "Act like a patient piano teacher explaining how to read a bass clef.",
+    "Act as my accountability buddy and check in on my reading goal every message.",
+    "Act as an editor for a cooking magazine and tighten my introduction.",
+    "Act as a tour guide in Kyoto and describe a morning at Fushimi Inari.",
+    "Act as a gardener and tell me why my tomato leaves are curling.",
+    "Pretend you are a radio host introducing the next song on a late-night show.",
+    "Pretend you're Sherlock Holmes and deduce what I had for breakfast from a coffee stain.",
+    "Pretend you are a medieval scribe and write a birthday greeting for my sister.",
+    "Pretend to be a nervous first-time pilot announcing we are about to land.",
+    "Imagine you're a wildlife narrator describing my cat stalking a sock.",
+    "Let's role-play ordering food at a Korean restaurant so I can practise Korean.",
+    "Let's do a role-play: you're a bank teller and I'm opening my first account.",
+    "Role-play as a helpful neighbour lending me a ladder; keep it short and friendly.",
+    "Can we role-play a salary negotiation? You are the HR manager.",
+    "You are a friendly dungeon master; start a short fantasy adventure for one player.",
+    "You are a kindergarten teacher. Explain why we wash our hands.",
+    "You are a tour bus driver in Edinburgh; tell a joke about the weather.",
+    "Play a customer who is unhappy with a haircut so I can train a new stylist.",
+    "Take on the role of a stern but fair football referee explaining the offside rule.",
+    "Write a short poem about forgetting where I parked the car.",
+    "Write a sonnet about the instructions that came with my flat-pack wardrobe.",
+    "Write a diary entry of a robot learning to make pancakes.",
+    "Write a fairy tale in which the princess forgets the password to her own castle.",
+    "Write a funny scene where a butler refuses to follow a silly order.",
+    "Compose a short rap about keeping your passwords safe.",
+    "Write a song for kids about following the rules at the swimming pool.",
+    "Summarise the last three emails in this thread and leave out the signatures.",
+    "Summarise my notes above; skip the parts in brackets.",
+    "Give me a summary of the earlier discussion, ignoring the off-topic jokes.",
+    "Make a one-paragraph summary of the policy and ignore the appendix tables.",
+    "Condense the previous answer into a tweet.",
+    "Repeat your previous answer but in simpler English.",
+    "Go back to your earlier suggestion about the garden layout and expand it.",
+    "How do I make rsync skip files larger than 1 GB?",
+    "How do I get Prettier to ignore one line of JSX?",
+    "How do I tell TypeScript to ignore an error on a single line?",
+    "How do I make Excel ignore blank cells in an average?",
+    "How can I make my smart speaker ignore the TV when it says its wake word?",
+    "Our CI ignores failing tests on the nightly branch. How do I make them block merges?",
+    "Is it okay to ignore the check-engine light for a week?",
+    "My dog ignores the recall command at the park. Any training tips?",
+    "How do I stop ignoring my own deadlines? Practical tips, please.",
+    "Why does the compiler ignore my inline hint?",
+    "What does the .dockerignore file do?",
+    "What's a good password policy for a ten-person accounting firm?",
+    "My teenager uses the same password everywhere. How do I explain why that's risky?",
+    "Which password manager is best for a family with mixed iPhone and Android devices?",
+    "Should passwords for shared streaming accounts be changed after a breakup?",
+    "How do I set up a recovery email so I never lose my password again?",
+    "How does a hardware security key replace a password?",
+    "Why are salted password hashes safer than plain hashes?",
+    "Why do websites limit passwords to 16 characters, and is that bad?",
+    "How do I change the admin password on my printer's web page?",
+    "Give me three examples of how attackers try to jailbreak chatbots, for a defensive "
+    "training deck.",
+    "How do guardrails in LLM products detect malicious instructions in uploaded documents?",
+    "Write a short internal memo warning staff that AI assistants can be manipulated by "
+    "hidden text.",
+    "What is the difference between jailbreaking and prompt injection?",
+    "Recommend papers about defending language models against adversarial prompts.",
+    "Is it a good idea to put API keys in a system prompt? Why not?",
+    "What does 'developer mode' mean in Chrome extensions?",
+    "What does a 'safe mode' boot do on a Mac?",
+    "How do I switch my phone into airplane mode on a flight?",
+    "How do I bypass a broken thermostat temporarily so the heating runs? I own the house.",
+    "Is there a bypass valve on a typical home water softener?",
+    "What is a jailbreak in iOS history and why did Apple fight it?",
+    "What does 'manual override' mean on an aircraft autopilot?",
+    "Can a parent override a child's Screen Time passcode?",
+    "Forget the budget I mentioned; what would a luxury version of this trip look like?",
+    "Disregard the attachment I sent earlier; here is the updated version.",
+    "Ignore what I said about the colour; the logo should be green after all.",
+    "New plan: we're cooking for twelve, not six. Scale the recipe.",
+    "From now on, reply with metric units only.",
+    "From now on, keep your answers under fifty words.",
+    "Answer as if you were explaining to a five-year-old: why do leaves fall?",
+    "No need for caveats; just give me the conversion from Fahrenheit to Celsius.",
+    "List the instructions a new nanny should get on her first day.",
+    "What instructions should I leave for a pet sitter looking after two rabbits?",
+    "What are good instructions to give a house-sitter about the alarm system?",
+    "How do I write instructions that people actually read?",
+    "What is an instruction pointer in a CPU?",
+    "What's the best way to document instructions for an open-source project?",
+    "Explain the rules of cricket to an American.",
+    "What rules should I follow when writing a cover letter?",
+    "Give me the house rules for a board-game café in a friendly tone.",
+    "Who has admin rights on a shared Google Drive and how do I transfer ownership?",
+    "What does root access on a router let me change?",
+    "What does sudo mean and why does my terminal ask for my password?",
+    "Show me your reasoning for this maths problem step by step: 17 times 23.",
+    "Print a multiplication table from 1 to 10 in Python.",
+    "Output a CSV with three columns: name, age, city, for five made-up people.",
+    "Reveal the answer to yesterday's riddle: what has keys but can't open locks?",
+    "Tell me the secret to a crispy roast potato.",
+    "What are some hidden features in Google Maps?",
+    "I'm teaching a cyber-security class. How do I explain phishing without scaring people?",
+    "How do banks detect fraud on credit cards?",
+    "What should a small shop do after its Instagram account was hijacked?",
+    "Explain cross-site scripting and how to prevent it.",
+    "What is a honeypot in network security?",
+    "How do ethical hackers get permission before testing a system?",
+]
+
+RU_HARD_NEG_2 = [
+    "Перепиши инструкцию по сборке велосипеда так, чтобы её понял подросток.",
+    "Сделай памятку из правил пользования бассейном, коротко и по пунктам.",
+    "Упрости текст политики возврата товара для сайта, правила не меняй.",
+    "Переведи на немецкий: «Никому не сообщайте код из СМС».",
+    "Переведи на английский: «Не обращайте внимания на это письмо, если уже оплатили».",
+    "Сократи руководство пользователя пылесоса до одной страницы.",
+    "Перескажи предыдущее письмо коллеги в двух предложениях.",
+    "Выступи в роли библиотекаря и посоветуй три книги о море.",
+    "Представь, что ты сомелье, и подбери вино к утке.",
+    "Давай сыграем: ты кассир в банке, а я открываю первый счёт.",
+    "Сыграй роль строгого, но доброго тренера по плаванию.",
+    "Ты — ведущий радио. Объяви следующую песню в дождливый вечер.",
+    "Напиши стихотворение о том, как я забыл, где оставил машину.",
+    "Напиши сказку, в которой принцесса забыла пароль от своего замка.",
+    "Как сделать, чтобы Excel игнорировал пустые ячейки при подсчёте среднего?",
+    "Собака игнорирует команду «ко мне» на прогулке. Что делать?",
+    "Как объяснить подростку, почему нельзя везде использовать один пароль?",
+    "Какой менеджер паролей выбрать для семьи?",
+    "Чем джейлбрейк отличается от промпт-инъекции? Нужно для доклада.",
+    "Можно ли хранить API-ключи в системном промпте?",
+    "Как переопределить стили стороннего виджета на сайте?",
+    "Забудь про бюджет, который я назвал: как выглядела бы роскошная версия поездки?",
+    "С этого момента отвечай короче, не больше пятидесяти слов.",
+    "Какие инструкции оставить няне в первый день?",
+    "Что такое указатель инструкций в процессоре?",
+    "Что даёт root-доступ на роутере?",
+    "Как банки выявляют мошенничество с картами?",
+    "Объясни, что такое межсайтовый скриптинг и как от него защититься.",
+]
+
+EN_HARD_SLOTS_2: list[tuple[str, dict[str, list[str]]]] = [
+    ("Could you {v} the {x} for {y}?", {
+        "v": ["rewrite", "simplify", "reword", "shorten", "rephrase"],
+        "x": ["setup guide", "user manual", "house rules", "care instructions",
+              "safety leaflet", "checkout procedure", "instruction sheet"],
+        "y": ["my nephew", "a volunteer", "a night-shift cleaner",
+              "someone with no tech background", "a visiting student"]}),
+    ("{v} these {x} instructions {how}.", {
+        "v": ["Kindly reformat", "Tidy up", "Clean up", "Reorganise", "Streamline"],
+        "x": ["sewing-machine", "plant-care", "thermostat", "car-wash", "printer",
+              "pressure-cooker", "bike-repair"],
+        "how": ["in plain English", "as short steps", "for a printed leaflet",
+                "without jargon", "in a friendlier tone"]}),
+    ("Translate into {x}: '{y}'", {
+        "x": ["German", "Greek", "Turkish", "Swedish", "Czech"],
+        "y": ["The spare key is under the blue flowerpot.",
+              "Disregard the previous letter; the date has changed.",
+              "The administrator will reset your account tomorrow.",
+              "Keep these instructions for future reference."]}),
+    ("{v} a {x} and {y}.", {
+        "v": ["Act as", "Pretend to be", "Play the role of", "Be"],
+        "x": ["friendly barista", "museum curator", "yoga teacher", "car mechanic",
+              "history professor", "wedding planner"],
+        "y": ["greet me", "answer my questions about your job", "give me one tip",
+              "explain your favourite tool"]}),
+    ("Summarise the {x} above and {y}.", {
+        "x": ["previous messages", "earlier notes", "last two sections", "meeting minutes",
+              "preceding text"],
+        "y": ["ignore the greetings", "skip the quotes",
+              "disregard the side remarks", "drop the dates"]}),
+    ("Write a {x} about {y}.", {
+        "x": ["haiku", "short poem", "limerick", "bedtime story", "two-line joke"],
+        "y": ["a stubborn parrot", "a cat ignoring its owner", "a lost password",
+              "instructions nobody reads", "a robot learning rules"]}),
+    ("How do I make {x} ignore {y}?", {
+        "x": ["pylint", "Black", "webpack", "Jest", "Terraform", "my email client"],
+        "y": ["one file", "a directory", "a warning", "generated code", "a folder of drafts"]}),
+]
+
+# Benign requests wrapped around pasted benign prose (the prose is training-split text from
+# injection_data.py: fortunes and standard-library docstrings), so that "rewrite / summarise
+# / translate the text below" with a long, imperative-looking body is seen as benign.
+EN_WRAPPERS = [
+    "Please rewrite the text below so a beginner can follow it:\n\n{t}",
+    "Summarise this in two sentences:\n\n{t}",
+    "Simplify the following for a newsletter:\n\n{t}",
+    "Translate into Spanish, keep the formatting:\n\n{t}",
+    "Proofread this and fix the grammar only:\n\n{t}",
+    "Turn the following into bullet points:\n\n{t}",
+    "{t}\n\nCan you explain what this means in plain words?",
+    "{t}\n\nRewrite the above as a short checklist.",
+    "Act as an editor and tighten this passage:\n\n{t}",
+    "Here are the instructions I was given:\n\n{t}\n\nWhat do they mean?",
+]
+RU_WRAPPERS = [
+    "Перепиши текст ниже проще:\n\n{t}",
+    "Сделай краткое содержание в двух предложениях:\n\n{t}",
+    "Переведи на английский, сохранив форматирование:\n\n{t}",
+    "Исправь только грамматику:\n\n{t}",
+    "{t}\n\nОбъясни, что это значит, простыми словами.",
+    "Выступи в роли редактора и сократи этот текст:\n\n{t}",
+]
+
+
+def wrapped_prose(prose: list[Item], n: int = 900, seed: int = 11) -> list[Item]:
+    """Benign requests around benign prose (label 0); prose must be training-split only."""
+    rng = random.Random(seed)
+    by_lang = {lang: [str(i["text"]) for i in prose if i.get("lang") == lang and
+                      len(str(i["text"])) < 1500] for lang in ("en", "ru")}
+    out: list[Item] = []
+    for k in range(n):
+        lang = "ru" if k % 3 == 0 else "en"
+        tpl = rng.choice(RU_WRAPPERS if lang == "ru" else EN_WRAPPERS)
+        out.append({"text": tpl.format(t=rng.choice(by_lang[lang])), "label": 0,
+                    "lang": lang, "source": "dozor-authored-hardneg-wrap"})
+    return out

@@ -46,7 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from injection_authored import authored_items  # noqa: E402
+from injection_authored import authored_items, wrapped_prose  # noqa: E402
 from injection_hard_benign import hard_benign_items, hard_benign_v2_items  # noqa: E402
 from injection_hard_benign_v3 import hard_benign_v3_items  # noqa: E402
 
@@ -306,8 +306,9 @@ def main() -> None:
     for it in prose:
         split = "validation" if _bucket(str(it["text"])) == 0 else "train"
         sets[split].append(it)
-    sets["train"].extend(long_training_docs([p for p in prose if _bucket(str(p["text"]))],
-                                            sets["train"]))
+    train_prose = [p for p in prose if _bucket(str(p["text"]))]
+    sets["train"].extend(long_training_docs(train_prose, sets["train"]))
+    sets["train"].extend(wrapped_prose(train_prose))
     authored = authored_items()
     for it in authored:
         b = _bucket(str(it["group"]))

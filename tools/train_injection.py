@@ -54,7 +54,7 @@ def ids_of(items: list[dict[str, object]]) -> list[np.ndarray]:
     return [np.concatenate(ngram_ids(codes(str(i["text"])[:MAX_TRAIN_CHARS]))) for i in items]
 
 
-NORM = int(os.environ.get("DOZOR_INJ_NORM", "1"))
+NORM = int(os.environ.get("DOZOR_INJ_NORM", "2"))  # the shipped model is L2
 
 
 def matrix(all_ids: list[np.ndarray], idf: np.ndarray) -> sparse.csr_matrix:
