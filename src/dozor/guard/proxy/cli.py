@@ -203,6 +203,15 @@ def serve(
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return
     os.environ["DOZOR_PROXY_CONFIG"] = json.dumps(config.to_dict())
+    from dozor.guard.proxy import workers as worker_pool
+
+    if worker_pool.supported():  # a socket per worker: the kernel spreads connections
+        options = {k: v for k, v in common.items() if k not in ("host", "port")}
+        try:
+            code = worker_pool.serve(workers, host, port, options, grace)
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise typer.Exit(code)
     uvicorn.run("dozor.guard.proxy.app:app_from_env", factory=True, workers=workers,
                 **common)  # type: ignore[arg-type]
 
