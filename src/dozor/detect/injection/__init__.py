@@ -92,7 +92,7 @@ class InjectionDetector:
         if self.classifier:
             model = self._model()
             if not self.windows:
-                model = replace(model, window=1 << 30, stride=1 << 29)
+                model = _whole_text(model)
             clf, win = model.score(text)
         if hits and (not self.classifier or sig >= clf):
             win = (hits[0].start, hits[0].end)
@@ -139,6 +139,18 @@ class InjectionDetector:
             score=round(score, 4), flagged=score >= thr, signatures=tuple(hits), window=win,
             classifier=round(clf, 4), decoded=tuple(decoded), threshold=thr,
             truncated=truncated, seconds=time.perf_counter() - t0, reasons=tuple(reasons))
+
+
+_WHOLE: dict[int, tuple[LinearModel, LinearModel]] = {}
+
+
+def _whole_text(model: LinearModel) -> LinearModel:
+    """`model` scoring every text whole (no windows), made once per model: its scoring
+    table is built on first use."""
+    found = _WHOLE.get(id(model))
+    if found is None or found[0] is not model:
+        found = _WHOLE[id(model)] = (model, replace(model, window=1 << 30, stride=1 << 29))
+    return found[1]
 
 
 def _decoded_spans(text: str) -> list[tuple[str, str, int, int]]:

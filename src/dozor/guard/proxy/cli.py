@@ -53,8 +53,11 @@ def serve(
                                       "to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker processes. In-memory rate limits and "
-                          "metrics are per worker: use --redis with more than one.")
+        int, typer.Option(min=1, max=64, help="Worker processes, one per core is a good "
+                          "start (each checks prompts on its own core; every worker has its "
+                          "own socket on the port and the kernel spreads connections). "
+                          "In-memory rate limits, metrics and anonymisation vaults are per "
+                          "worker: use --redis for shared limits with more than one.")
     ] = 1,
     redis: Annotated[
         str | None,
