@@ -283,11 +283,6 @@ _HEX = re.compile(
     + r"|(?:0x[0-9A-Fa-f]{2}[ ,]{0,2}){4,}"
     + r"|(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :][0-9A-Fa-f]{2}){5,}(?![0-9A-Fa-f])"
 )
-_HEX_HINT = re.compile(
-    r"[0-9A-Fa-f]{16}|\\x[0-9A-Fa-f]{2}|0x[0-9A-Fa-f]{2}"
-    r"|[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}"
-)
-"""A cheap test for any hex form; `_HEX` runs only when it matches."""
 _LEET_ADJACENT = re.compile(r"[A-Za-z][0-9@$|+]|[0-9@$!|+][A-Za-z]")
 """A letter next to a leet character: every leetspeak word has one. The pattern starts
 with a character class, so the regex engine skips ahead quickly: ordinary prose is
@@ -379,32 +374,31 @@ class _Hints:
 
 _ALL_HINTS = _Hints()
 _LETTER, _LEET_NEXT, _LEET_PREV, _HEXCH, _B64CH, _HEXSEP = 1, 2, 4, 8, 16, 32
-_CLASSES: object = None
 
 
+@lru_cache(maxsize=1)
 def _class_table() -> object:
-    global _CLASSES  # noqa: PLW0603 - built once, on first use
-    if _CLASSES is None:
-        import numpy as np
+    """Character classes of ASCII as bits (index 128 stands for every other character);
+    numpy is imported only when the table is first needed."""
+    import numpy as np
 
-        table = np.zeros(129, dtype=np.uint8)  # 128: every non-ASCII character
-        for c in range(128):
-            ch, bits = chr(c), 0
-            if ch.isascii() and ch.isalpha():
-                bits |= _LETTER
-            if ch in "0123456789@$|+":
-                bits |= _LEET_NEXT
-            if ch in "0123456789@$!|+":
-                bits |= _LEET_PREV
-            if ch in "0123456789abcdefABCDEF":
-                bits |= _HEXCH
-            if (ch.isascii() and ch.isalnum()) or ch in "+/_-":
-                bits |= _B64CH
-            if ch in " :":
-                bits |= _HEXSEP
-            table[c] = bits
-        _CLASSES = table
-    return _CLASSES
+    table = np.zeros(129, dtype=np.uint8)
+    for c in range(128):
+        ch, bits = chr(c), 0
+        if ch.isalpha():
+            bits |= _LETTER
+        if ch in "0123456789@$|+":
+            bits |= _LEET_NEXT
+        if ch in "0123456789@$!|+":
+            bits |= _LEET_PREV
+        if ch in "0123456789abcdefABCDEF":
+            bits |= _HEXCH
+        if ch.isalnum() or ch in "+/_-":
+            bits |= _B64CH
+        if ch in " :":
+            bits |= _HEXSEP
+        table[c] = bits
+    return table
 
 
 def _longest_run(mask: object) -> int:
@@ -454,7 +448,7 @@ def _hints(text: str) -> _Hints:
 
 
 def _hex_hint(text: str) -> bool:
-    """Whether `text` may hold a hex span (`_HEX_HINT`, tried as separate searches:
+    """Whether `text` may hold a hex span (three necessary forms, tried as separate searches:
     each starts with a literal or a character class, which the engine scans for fast)."""
     return ("\\x" in text or "0x" in text or _HEX_RUN.search(text) is not None
             or _HEX_SPACED.search(text) is not None)

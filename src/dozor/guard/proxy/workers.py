@@ -60,7 +60,13 @@ def serve(workers: int, host: str, port: int, options: dict[str, Any],
     """Run `workers` processes until they stop; the exit code for the CLI.
 
     Raises OSError (for a one-line error) when host:port cannot be bound."""
-    bind(host, port).close()  # a taken or invalid address fails here, once, not N times
+    # A taken or invalid address fails here, once, not N times. The probe binds without
+    # SO_REUSEPORT, so it also fails when another server (even another dozor with
+    # workers) holds the port with SO_REUSEPORT: the two would silently share traffic.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
     context = multiprocessing.get_context("spawn")
     procs = [context.Process(target=_worker, args=(host, port, options), name=f"worker-{i}")
              for i in range(workers)]
