@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect  # noqa: E402
 from dozor.guard.proxy.app import _ClosingStream  # noqa: E402
 
 
-def _run(send_fails: bool) -> tuple[list[str], bool]:
+def _run(send_fails: bool, fail_on_body: bool = False) -> tuple[list[str], bool]:
     events: list[str] = []
     started = False
 
@@ -24,6 +24,7 @@ def _run(send_fails: bool) -> tuple[list[str], bool]:
         started = True
         try:
             yield b"data: 1\n\n"
+            yield b"data: 2\n\n"
         finally:
             events.append("generator finally")
 
@@ -35,7 +36,7 @@ def _run(send_fails: bool) -> tuple[list[str], bool]:
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
-        if send_fails:
+        if send_fails or (fail_on_body and message["type"] == "http.response.body"):
             raise OSError("client went away")
 
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -58,3 +59,9 @@ def test_a_normal_stream_runs_its_finally_then_on_exit() -> None:
     events, started = _run(send_fails=False)
     assert started
     assert events == ["generator finally", "on_exit"]
+
+
+def test_client_gone_mid_stream_closes_the_generator_first() -> None:
+    events, started = _run(send_fails=False, fail_on_body=True)
+    assert started
+    assert events == ["generator finally", "on_exit"]  # not left for the collector

@@ -14,7 +14,7 @@ Only the chat API and ``/v1/models`` are served; every other ``/v1`` path is ans
 (``/v1/completions``, ``/v1/responses``, assistants), so the proxy refuses them openly.
 
 Guard checks are CPU work in an async server. Texts up to ``offload_chars`` (16,000
-characters, ~2 ms per 1k tokens of checks) are checked on the event loop: a thread
+characters, ~1.3 ms per 1k tokens of checks) are checked on the event loop: a thread
 hand-off and the GIL hand-backs cost more than they save (bench/guard/latency.py
 --offload); longer ones go to a thread pool so the loop keeps accepting and streaming
 meanwhile (``guard_offload``). The guards are warmed up at start-up, so the first
@@ -695,10 +695,12 @@ def _record(proxy: Proxy, turn: _Turn) -> None:
 
 
 class _ClosingStream(StreamingResponse):
-    """A streaming answer that runs `on_exit` however it ends. A client that goes away
-    before the first byte means the body generator never starts, so its ``finally``
-    (which closes the upstream stream and logs the decision) would never run and the
-    upstream connection would wait for the garbage collector; `on_exit` does both."""
+    """A streaming answer that closes its body generator and runs `on_exit` however it
+    ends. A client that goes away mid-stream leaves the generator suspended at a
+    ``yield``: closing it runs its ``finally`` (which closes the upstream stream and
+    logs the decision) now rather than when the garbage collector gets to it. A client
+    that goes away before the first byte means the generator never started, so its
+    ``finally`` cannot run at all; `on_exit` does that work then."""
 
     def __init__(self, content: AsyncIterator[bytes], *,
                  on_exit: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
@@ -709,6 +711,10 @@ class _ClosingStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
             await self._on_exit()
 
 
