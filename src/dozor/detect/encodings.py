@@ -284,9 +284,9 @@ _HEX = re.compile(
     + r"|(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :][0-9A-Fa-f]{2}){5,}(?![0-9A-Fa-f])"
 )
 _LEET_ADJACENT = re.compile(r"[A-Za-z][0-9@$|+]|[0-9@$!|+][A-Za-z]")
-"""A letter next to a leet character: every leetspeak word has one. The pattern starts
-with a character class, so the regex engine skips ahead quickly: ordinary prose is
-settled by this search alone."""
+"""A letter next to a leet character: every leetspeak word has one, so `_has_leet` asks
+this single search before trying every token (for long texts `_hints` asks the same
+question first, vectorised)."""
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
 _HEX_SPACED = re.compile(r"[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}")
 _LEET_HINT = re.compile(

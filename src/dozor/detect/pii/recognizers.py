@@ -169,7 +169,7 @@ def _combined_for(needs: frozenset[str]) -> re.Pattern[str]:
 
 
 _TLD_DOT = re.compile(r"\.(?:" + _TLDS + r")\b")
-_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]*:")  # the lookahead of the ipv6 alternative
 _DIGIT_MONTH = re.compile(r"\d(?:st|nd|rd|th)?[ \u00a0]+(?:of[ ]+)?(?:" + _MONTHS_EN + "|"
                           + _MONTHS_RU + ")")
 _MONTH_DIGIT = re.compile(r"(?:" + _MONTHS_EN + "|" + _MONTHS_RU + r")\.?[ \u00a0]+\d")
