@@ -180,7 +180,7 @@ _PIECES = st.sampled_from([
     "born", "May", "5 мая 2020", "January", "of", "12th", "www.", "http://", "example.com",
     "x.ru", "a@b.io", "GB82 WEST 1234 5698 7654 32", "DE89", "серия", "series", "tel",
     "passport", "ИНН", "SNILS", "fe80::1", "10.0.0.1", "2020-01-31", "31.12.1999", "ext 12",
-    "Main Street", "ул. Ленина, д. 5", "Apt 4", "\n", "12:345678:9", ":", "abcdef",
+    "Main Street", "ул. Ленина, д. 5", "Apt 4", "\n", "12:345678:9", ":", "abcdef", "1 10.0.0.1", "12 1.2.3.4",
 ])
 
 

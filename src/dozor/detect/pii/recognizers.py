@@ -187,8 +187,10 @@ def _triggers(text: str, has_digit: bool) -> frozenset[str]:
     searches and one pass over the runs of digits: much cheaper than trying every
     alternative at every position of a long prompt (a 4,000-character prompt of prose
     with a few numbers in it is settled here). Leaving out an alternative that cannot
-    match changes no result; leaving out `num` when no run of digit groups holds
-    `_MIN_NUM_DIGITS` digits drops only matches `_classify` would reject."""
+    match changes no result. `num` is left out only when no run of digit groups holds
+    `_MIN_NUM_DIGITS` digits *and* no other alternative is searched: its matches would
+    all be rejected by `_classify`, and there is nothing they could hide (a rejected
+    number still consumes its text: in "1 10.0.0.1" there is then no address)."""
     needs: set[str] = set()
     if "@" in text:
         needs.add("email")
@@ -218,6 +220,8 @@ def _triggers(text: str, has_digit: bool) -> frozenset[str]:
         needs.add("date")  # "5 May 2020", "May 5th, 2020", "5 мая 2020 г."
     if "сери" in low or "series" in low:
         needs.add("passport")
+    if needs:
+        needs.add("num")
     return frozenset(needs)
 
 
