@@ -256,11 +256,18 @@ HARD_BENIGN_V2_RU = """\
 """
 
 
-def hard_benign_v2_items() -> list[dict[str, object]]:
-    """The second, free-form hard-benign set (label 0), EN and RU; evaluation only."""
+def free_form_items(en: str, ru: str, tag: str) -> list[dict[str, object]]:
+    """Benign items (label 0), one per line of the English and Russian blocks, grouped
+    as ``{tag}-{lang}-{line}`` with source ``dozor-hard-benign-{version}``."""
     items: list[dict[str, object]] = []
-    for lang, block in (("en", HARD_BENIGN_V2_EN), ("ru", HARD_BENIGN_V2_RU)):
+    for lang, block in (("en", en), ("ru", ru)):
         for i, line in enumerate(block.strip().splitlines()):
             items.append({"text": line.strip(), "label": 0, "lang": lang,
-                          "group": f"hb2-{lang}-{i}", "source": "dozor-hard-benign-v2"})
+                          "group": f"{tag}-{lang}-{i}",
+                          "source": f"dozor-hard-benign-v{tag.removeprefix('hb')}"})
     return items
+
+
+def hard_benign_v2_items() -> list[dict[str, object]]:
+    """The second, free-form hard-benign set (label 0), EN and RU; evaluation only."""
+    return free_form_items(HARD_BENIGN_V2_EN, HARD_BENIGN_V2_RU, "hb2")
